@@ -138,7 +138,8 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
     start_bg --sleep 30
     wait_for_line "^Sub-Process First: starting$"
     local child
-    child=$(pgrep -P "$BG_PID") || fail "no child process found"
+    child=$(child_pids "$BG_PID")
+    [[ -n $child ]] || fail "no child process found"
     kill -KILL "$child"
     wait_bg 10
     assert_equal "$BG_STATUS" 1

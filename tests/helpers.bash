@@ -42,12 +42,36 @@ assert_nothing_left() {
     local pids
     pids=$(tagged_pids)
     [[ -z $pids ]] && return 0
-    local listing
-    listing=$(ps -o pid,ppid,stat,args -p "$pids" 2>/dev/null)
+    local listing pid
+    listing=$(for pid in ${pids//,/ }; do describe_pid "$pid"; done)
     # shellcheck disable=SC2086 # one word per pid
     kill -KILL ${pids//,/ } 2>/dev/null
     fail "processes were left behind by the program (now killed):
 $listing"
+}
+
+# "pid ppid state command line" of one process, from /proc (no ps needed).
+describe_pid() {
+    local stat args state ppid
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    args=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)
+    stat=${stat##*) }
+    read -r state ppid _ <<<"$stat"
+    printf 'pid %s, parent %s, state %s: %s\n' "$1" "$ppid" "$state" "${args:-[exited]}"
+}
+
+# Pids of the children of process $1, one a line (like pgrep -P, from /proc).
+child_pids() {
+    local stat_file stat rest ppid
+    for stat_file in /proc/[0-9]*/stat; do
+        stat=$(<"$stat_file") 2>/dev/null || continue
+        rest=${stat##*) }
+        read -r _ ppid _ <<<"$rest"
+        if [[ $ppid == "$1" ]]; then
+            stat_file=${stat_file#/proc/}
+            echo "${stat_file%/stat}"
+        fi
+    done
 }
 
 # Run the lesson's program ($PROG) under `run`, bounded in time.
