@@ -127,7 +127,7 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
 }
 
 @test "no line is duplicated or torn when stdout is a pipe" {
-    run bash -c '"$1" --sleep 0.1 | cat' _ "$PROG"
+    run run_bounded bash -c '"$1" --sleep 0.1 | cat' _ "$PROG"
     assert_success
     assert_no_duplicate_lines
     assert_equal "${#lines[@]}" 9

@@ -20,7 +20,7 @@ lesson() {
 
 setup() {
     export KIT_TEST_TAG="kit-test-$$-$BATS_TEST_NUMBER-$RANDOM$RANDOM"
-    [[ -x $PROG ]] || fail "program not found or not built: $PROG"
+    [[ -x $PROG ]] || fail "the lesson program lessons/${PROG#"$KIT_LESSONS"/} is missing: it was not built, or its build failed"
 }
 
 teardown() {
@@ -74,9 +74,21 @@ child_pids() {
     done
 }
 
-# Run the lesson's program ($PROG) under `run`, bounded in time.
+# Run the lesson's program ($PROG) under `run`, bounded in time: $status,
+# $output and $lines (stdout), $stderr and $stderr_lines.
 run_prog() {
-    run --separate-stderr timeout -k 2 "${KIT_RUN_TIMEOUT:-20}" "$PROG" "$@"
+    run --separate-stderr run_bounded "$PROG" "$@"
+}
+
+# Run a command with a time limit. Its output goes to files, not to a pipe:
+# a child it leaks cannot keep `run` waiting for end-of-file, and is found
+# by the check at the end of the test instead.
+run_bounded() {
+    local out="$BATS_TEST_TMPDIR/run.out" err="$BATS_TEST_TMPDIR/run.err" rc=0
+    timeout -k 2 "${KIT_RUN_TIMEOUT:-20}" "$@" >"$out" 2>"$err" </dev/null 3>&- || rc=$?
+    cat "$out"
+    cat "$err" >&2
+    return "$rc"
 }
 
 # Start the program in the background as a shell in a terminal would:
