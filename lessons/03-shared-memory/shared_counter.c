@@ -284,11 +284,11 @@ static void start_workers(struct shared *s, const struct options *opt,
     for (int k = 0; k < opt->procs; k++) {
         block_stop_signals(); /* until children[k] is recorded */
         pid_t pid = fork();
-        if (pid < 0) {
-            int saved = errno;
-            stop_children(); /* the ones already started */
-            errno = saved;
-            die_errno("fork");
+        if (pid < 0) { /* e.g. EAGAIN: a process limit is reached */
+            warn_msg("fork for Process-%d of %d failed: %s", k + 1, opt->procs, strerror(errno));
+            stop_children(); /* the ones already started wait at the gate */
+            warn_msg("stopped and reaped the %d worker(s) already started", k);
+            exit(1);
         }
         if (pid == 0) {
             child_default_signals();
@@ -463,7 +463,9 @@ static bool report_one(struct shared *s, const struct options *opt, const struct
         counter_ok = lost == 0;
     if (opt->die_holding_lock && s->recoveries != 1)
         counter_ok = false;
-    if (!counter_ok)
+    if (!r->workers_ok) /* its updates are missing: no verdict on the value */
+        warn_msg("a worker did not finish: the final value is incomplete");
+    else if (!counter_ok)
         warn_msg("the final value is wrong for --lock %s", mode_names[opt->lock]);
     return counter_ok && r->array_ok && r->workers_ok;
 }
@@ -481,7 +483,9 @@ static bool report_all(struct shared *s, const struct options *opt)
         else
             say("%-10s %10d %10d %10.1f", mode_names[mode], r.final, lost, r.ns_per_update);
         bool exact = opt->private_memory ? r.final == 0 : (mode == LOCK_NONE ? lost >= 0 : lost == 0);
-        if (!exact)
+        if (!r.workers_ok)
+            warn_msg("a worker did not finish: the final value is incomplete");
+        else if (!exact)
             warn_msg("the final value is wrong for --lock %s", mode_names[mode]);
         if (!r.array_ok)
             say("array check: FAILED (--lock %s)", mode_names[mode]);
