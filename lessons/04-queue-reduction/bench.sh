@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# bench.sh - lesson 04's benchmark (`make bench`). Not a test: it prints
+# timings of this machine, in one run, and checks them against the targets.
+#
+#   (a) speedup: the same total work split over 1, 2, ... 2 x cores workers
+#   (b) C against Python: the seed's workload (5 workers x 100,000,000) in
+#       queue_sum and in seed_example.py
+#   (c) fixed cost: a run with no work (--count 0): processes and queue alone
+#
+# Every time is the one the program prints itself (`--- S seconds ---`: from
+# before the queue is made to after the last join), the median of a few runs.
+#
+# Settings (environment):
+#   BENCH_TOTAL=4000000000  adds in (a), split over the workers
+#   BENCH_REPEATS=5         runs per median in (a) and for C in (b)
+#   BENCH_PY_COUNT=100000000  the Python version's count per worker in (b);
+#                           below the seed's, its time is scaled up linearly
+#                           (and the output says so)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+total=${BENCH_TOTAL:-4000000000}
+repeats=${BENCH_REPEATS:-5}
+py_count=${BENCH_PY_COUNT:-100000000}
+seed_workers=5 seed_count=100000000
+cores=$(getconf _NPROCESSORS_ONLN)
+
+[[ -x ./queue_sum ]] || { echo "bench.sh: ./queue_sum is not built: run make first" >&2; exit 1; }
+
+# The seconds one run prints: `--- S seconds ---`.
+seconds_of() {
+    local out
+    out=$("$@") || { echo "bench.sh: failed: $*" >&2; exit 1; }
+    sed -n 's/^--- \([0-9.]*\) seconds ---$/\1/p' <<<"$out"
+}
+
+# Median of N runs of a command.
+median_of() {
+    local n=$1 i
+    shift
+    for ((i = 0; i < n; i++)); do
+        seconds_of "$@"
+    done | sort -g | awk '{ t[NR] = $1 } END { print (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'
+}
+
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+echo "queue_sum benchmark, $(date '+%Y-%m-%d %H:%M:%S')"
+echo "machine: $cores cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(uname -sr)"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows the runs down)"
+echo
+
+# ---- (a) ----------------------------------------------------------------
+echo "(a) speedup: $total adds in all, split over the workers (median of $repeats runs)"
+printf '%8s %14s %10s %8s %11s\n' workers "count each" seconds speedup efficiency
+t1=
+for ((w = 1; w <= 2 * cores; w++)); do
+    count=$((total / w))
+    t=$(median_of "$repeats" ./queue_sum --workers "$w" --count "$count")
+    [[ -n $t1 ]] || t1=$t
+    speedup=$(calc %.2f "$t1 / $t")
+    printf '%8d %14d %10.3f %8.2f %10.0f%%\n' "$w" "$count" "$t" "$speedup" "$(calc %.1f "100 * $t1 / $t / $w")"
+    ((w == 2)) && speedup2=$speedup
+done
+echo "Beyond $cores workers the speedup stays near $cores: there are only $cores cores to run on."
+echo
+
+# ---- (b) ----------------------------------------------------------------
+echo "(b) the seed's workload, $seed_workers workers x $seed_count, C against Python"
+c_time=$(median_of "$repeats" ./queue_sum --workers "$seed_workers" --count "$seed_count")
+printf '  C       ./queue_sum                         %9.3f s (median of %d runs)\n' "$c_time" "$repeats"
+if command -v python3 >/dev/null; then
+    py_raw=$(seconds_of python3 seed_example.py --workers "$seed_workers" --count "$py_count")
+    if ((py_count == seed_count)); then
+        py_time=$py_raw
+        printf '  Python  python3 seed_example.py             %9.3f s (one run, the full workload)\n' "$py_time"
+    else
+        py_time=$(calc %.3f "$py_raw * $seed_count / $py_count")
+        printf '  Python  python3 seed_example.py --count %d: %.3f s,\n' "$py_count" "$py_raw"
+        printf '          SCALED linearly to the seed'"'"'s count: %9.3f s (an estimate, not a measurement)\n' "$py_time"
+    fi
+    ratio=$(calc %.0f "$py_time / $c_time")
+    echo "  C is ${ratio}x faster than Python on this workload."
+else
+    echo "  python3 not found: Python side skipped"
+    ratio=
+fi
+echo
+
+# ---- (c) ----------------------------------------------------------------
+echo "(c) fixed cost of a run with no work (--count 0), median of 21 runs"
+for args in "--workers 1" "--workers $seed_workers" "--workers $seed_workers --queue mqueue" \
+    "--workers $seed_workers --order drain-then-join"; do
+    # shellcheck disable=SC2086 # split the arguments
+    t=$(median_of 21 ./queue_sum $args --count 0)
+    printf '  ./queue_sum %-42s %8.2f ms\n' "$args --count 0" "$(calc %.3f "$t * 1000")"
+done
+if command -v python3 >/dev/null; then
+    t=$(median_of 3 python3 seed_example.py --workers "$seed_workers" --count 0)
+    printf '  python3 seed_example.py %-30s %8.2f ms (median of 3)\n' "--workers $seed_workers --count 0" "$(calc %.3f "$t * 1000")"
+fi
+echo
+
+# ---- targets ------------------------------------------------------------
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "targets:"
+if ((cores >= 2)); then
+    verdict=$(calc %s "($speedup2 >= 1.9) ? \"met\" : \"NOT met\"")
+    echo "  speedup 1 -> 2 workers >= 1.9:  $speedup2  ($verdict)"
+else
+    echo "  speedup 1 -> 2 workers >= 1.9:  one core only, so no speedup is possible"
+fi
+if [[ -n $ratio ]]; then
+    verdict=$(calc %s "($ratio >= 50) ? \"met\" : \"NOT met\"")
+    echo "  C >= 50x faster than Python:    ${ratio}x  ($verdict)"
+fi
