@@ -39,6 +39,17 @@ children_names() {
     done | sort -n | paste -sd' '
 }
 
+# Fail if any of the pids $@ still exists, even as a zombie. (A zombie whose
+# parent has died belongs to PID 1, which on this machine never reaps it;
+# the end-of-test check finds processes by their environment, and a zombie
+# has none left.)
+assert_gone() {
+    local pid
+    for pid in "$@"; do
+        [[ ! -e /proc/$pid ]] || fail "worker still there: $(describe_pid "$pid")"
+    done
+}
+
 # Stop the background run (SIGTERM to the parent) and check it went cleanly.
 stop_bg() {
     kill -TERM "$BG_PID"
@@ -238,12 +249,12 @@ stop_bg() {
 }
 
 @test "a fork that fails (EAGAIN) stops and reaps the workers already started" {
-    local lib="$BATS_TEST_TMPDIR/fail_fork.so"
+    local lib="$BATS_TEST_TMPDIR/fail_fork.so" forks="$BATS_TEST_TMPDIR/forks.txt"
     cc -shared -fPIC -o "$lib" "$BATS_TEST_DIRNAME/fixtures/fail_fork.c" -ldl ||
         fail "could not build the fork-failure library"
     # The workers would sleep 30 s: the run ends at once only if they are stopped.
     # ASAN_OPTIONS: a sanitizer build must accept a library preloaded before it.
-    run --separate-stderr timeout -k 2 20 env LD_PRELOAD="$lib" FAIL_FORK_AFTER=5 \
+    run --separate-stderr run_bounded env LD_PRELOAD="$lib" FAIL_FORK_AFTER=5 FAIL_FORK_LOG="$forks" \
         ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
         "$PROG" --count 20 --min-sleep 30 --max-sleep 30
     assert_failure 1
@@ -252,7 +263,10 @@ stop_bg() {
     [[ $stderr == *"stopped and reaped 5 workers"* ]] || fail "no word on the workers stopped: $stderr"
     refute_line --partial "Result of"
     refute_line "Main-Process Done."
-    assert_nothing_left
+    # The five workers it made are gone: not running, not zombies.
+    assert_equal "$(wc -l <"$forks")" 5
+    # shellcheck disable=SC2046 # one pid a word
+    assert_gone $(cat "$forks")
 }
 
 @test "a worker killed by someone else: the parent says so and exits 1" {
@@ -271,27 +285,39 @@ stop_bg() {
 @test "SIGTERM to the parent alone while the workers sleep leaves no process behind" {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8
+    local -a pids
+    mapfile -t pids < <(pgrep -P "$BG_PID")
+    assert_equal "${#pids[@]}" 8
     kill -TERM "$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 143 # 128 + SIGTERM: the parent died of the signal
     refute grep -q "Main-Process Done." "$BG_OUT"
+    assert_gone "${pids[@]}"
     assert_nothing_left
 }
 
 @test "SIGINT to the parent alone while the workers sleep leaves no process behind" {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8
+    local -a pids
+    mapfile -t pids < <(pgrep -P "$BG_PID")
+    assert_equal "${#pids[@]}" 8
     kill -INT "$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 130 # 128 + SIGINT
+    assert_gone "${pids[@]}"
     assert_nothing_left
 }
 
 @test "Ctrl-C (SIGINT to the whole process group) leaves no process behind" {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8
+    local -a pids
+    mapfile -t pids < <(pgrep -P "$BG_PID")
+    assert_equal "${#pids[@]}" 8
     kill -INT -- "-$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 130
+    assert_gone "${pids[@]}"
     assert_nothing_left
 }
