@@ -199,6 +199,15 @@ stop_bg() {
     done
 }
 
+@test "a SIGCHLD ignored by whoever started it does not stop the join" {
+    # With SIGCHLD ignored the kernel reaps the workers itself, and a parent
+    # that kept that setting would find nothing to wait for.
+    run --separate-stderr run_bounded bash -c 'trap "" CHLD; exec "$0" "$@"' "$PROG" --count 5 "${QUICK[@]}"
+    assert_success
+    assert_equal "$(grep -c '^Result of' <<<"$output")" 5
+    assert_equal "${lines[-1]}" "Main-Process Done."
+}
+
 @test "--help prints usage on stdout and exits 0" {
     local flag
     for flag in -h --help; do

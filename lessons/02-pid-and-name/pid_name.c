@@ -14,7 +14,7 @@
  *        ./pid_name --count 5 --seed 7      five workers; run it twice: same sleeps
  *        ./pid_name --inherit-random        the classic mistake: all sleep alike
  * Watch: in another terminal, while the workers sleep:
- *        ps -o pid,ppid,stat,comm --ppid "$(pgrep -x pid_name)"
+ *        ps -o pid,ppid,stat,comm --ppid "$(pgrep -d, -x pid_name)"
  *        every worker shows its own name ("1", "2", ...) and the parent's pid.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -270,6 +270,9 @@ int main(int argc, char **argv)
     if (opt.inherit_random)
         srand(worker_seed(opt.seed, 0)); /* once, in the parent only */
     catch_stop_signals(on_stop_signal);
+    /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
+     * the workers itself and waitid() would find none to wait for. */
+    signal(SIGCHLD, SIG_DFL);
 
     say("Parent process ID: %ld", (long)getpid());
     say("Random seed: %ld (run again with --seed %ld for the same sleeps)", opt.seed, opt.seed);
