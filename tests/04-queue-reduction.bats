@@ -185,6 +185,20 @@ wait_for_children() {
     refute_line --partial "Total Count"
 }
 
+@test "the count is real work: counting to 10^9 takes far longer than counting to 0" {
+    # A loop folded by the compiler into `sum = n` takes no time at all.
+    # Compare two runs of the same program (a ratio, not an absolute time).
+    local zero big
+    run_prog --workers 1 --count 0
+    assert_success
+    zero=$(sed -n 's/^--- \([0-9.]*\) seconds ---$/\1/p' <<<"$output")
+    run_prog --workers 1 --count 1000000000
+    assert_sum_story 1 1000000000
+    big=$(sed -n 's/^--- \([0-9.]*\) seconds ---$/\1/p' <<<"$output")
+    awk -v z="$zero" -v b="$big" 'BEGIN { exit !(b > 20 * z) }' ||
+        fail "counting to 10^9 took $big s, to 0 took $zero s: is the loop folded away?"
+}
+
 @test "the watchdog does not fire while workers are still counting" {
     # Counting takes longer than the watchdog; the stall clock starts only
     # when every worker has finished counting.
