@@ -2,6 +2,7 @@
 # Lesson 02: many workers, each with its own pid, name and random sleep
 # (seed example 2).
 
+# shellcheck disable=SC2154 # stderr, stderr_lines: set by bats' run
 load helpers
 PROG=$(lesson 02-pid-and-name/pid_name)
 
@@ -202,6 +203,7 @@ stop_bg() {
 @test "a SIGCHLD ignored by whoever started it does not stop the join" {
     # With SIGCHLD ignored the kernel reaps the workers itself, and a parent
     # that kept that setting would find nothing to wait for.
+    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
     run --separate-stderr run_bounded bash -c 'trap "" CHLD; exec "$0" "$@"' "$PROG" --count 5 "${QUICK[@]}"
     assert_success
     assert_equal "$(grep -c '^Result of' <<<"$output")" 5

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdnoreturn.h>
 #include <string.h>
 #include <sys/prctl.h> /* Linux only; it declares prctl() without _GNU_SOURCE */
 #include <sys/types.h>
@@ -88,8 +89,10 @@ static double random_sleep(double min, double max)
  * a longer name without a word. */
 static void set_process_name(const char *name)
 {
-    if (prctl(PR_SET_NAME, name, 0, 0, 0) != 0)
-        die_errno("prctl(PR_SET_NAME, \"%s\")", name);
+    if (prctl(PR_SET_NAME, name, 0, 0, 0) != 0) {
+        warn_msg("prctl(PR_SET_NAME, \"%s\"): %s", name, strerror(errno));
+        _exit(1); /* a worker ends with _exit, never exit: see below */
+    }
 }
 
 /* The target function: what each worker runs. */
@@ -128,6 +131,17 @@ static void stop_workers(void)
                 continue;
             workers[i].pid = 0;
         }
+}
+
+/* An error in the parent after workers have started: report it, stop and
+ * reap them, exit 1. (die_errno alone would leave them behind.) */
+static noreturn void stop_and_die(const char *what)
+{
+    int saved = errno;
+    block_stop_signals();
+    stop_workers();
+    errno = saved;
+    die_errno("%s", what);
 }
 
 /* Ctrl-C or kill of the parent: leave nothing behind, then die of the
@@ -171,12 +185,12 @@ static bool join_worker(struct worker *w)
     siginfo_t info;
     while (waitid(P_PID, (id_t)w->pid, &info, WEXITED | WNOWAIT) < 0)
         if (errno != EINTR)
-            die_errno("waitid");
+            stop_and_die("waitid");
 
     int status;
     block_stop_signals();
     if (waitpid((pid_t)w->pid, &status, 0) < 0)
-        die_errno("waitpid");
+        stop_and_die("waitpid");
     pid_t pid = (pid_t)w->pid;
     w->pid = 0;
     unblock_stop_signals();
