@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# Lesson 06: one CPU-bound job split among W workers, on all cores and on one.
+# What is checked does not depend on luck: the shape of the table, that the
+# parts always combine to the same result, that pinning really applied, and
+# that workers pinned to one core never run more than one core's worth.
+# That two cores give about 2x depends on the load: it is not checked here.
+
+load helpers
+PROG=$(lesson 06-cores-and-speedup/speedup)
+
+# A table row: cores, workers, time, speedup, efficiency, busy cores.
+ROW='^ *([0-9]+) +([0-9]+) +([0-9]+\.[0-9]+) +([0-9]+\.[0-9]+)x +([0-9]+)% +([0-9]+\.[0-9]+)$'
+
+# Cores this test may use, as the program sees them (taskset may narrow it).
+allowed_cores() {
+    grep -c . < <(taskset -pc $$ 2>/dev/null | sed 's/.*: //' | tr ',' '\n' |
+        awk -F- '{ for (i = $1; i <= ($2 == "" ? $1 : $2); i++) print i }')
+}
+
+# The table rows of $output, one per line.
+table_rows() {
+    local line
+    for line in "${lines[@]}"; do
+        [[ $line =~ $ROW ]] && printf '%s\n' "$line"
+    done
+    return 0
+}
+
+# Wait (bounded) until the background program has N children.
+wait_for_children() {
+    local n=$1 waited=0
+    until (($(pgrep -P "$BG_PID" | wc -l) >= n)); do
+        ((waited < 200)) || fail "fewer than $n workers started: $(cat "$BG_OUT")"
+        sleep 0.05
+        waited=$((waited + 1))
+    done
+}
+
+@test "the table: a row per run, 1-worker rows at 1.00x, efficiency = speedup / workers" {
+    run_prog --work 20 --max-workers 3
+    assert_success
+    local cores
+    cores=$(allowed_cores)
+    assert_line --regexp "^speedup: 20 million items, split among 1 to 3 workers; this machine lets us use $cores cores? "
+    assert_line "cores  workers  time (s)  speedup  efficiency  busy cores"
+    local rows
+    rows=$(table_rows)
+    assert_equal "$(wc -l <<<"$rows")" 6
+    local i=0 line
+    while read -r line; do
+        [[ $line =~ $ROW ]]
+        local c=${BASH_REMATCH[1]} w=${BASH_REMATCH[2]} s=${BASH_REMATCH[4]} e=${BASH_REMATCH[5]}
+        local want_cores=$cores
+        ((i >= 3)) && want_cores=1
+        assert_equal "$c" "$want_cores"
+        assert_equal "$w" "$((i % 3 + 1))"
+        ((w == 1)) && assert_equal "$s" "1.00"
+        awk -v s="$s" -v w="$w" -v e="$e" 'BEGIN { d = 100 * s / w - e; exit !(d < 1.5 && d > -1.5) }' ||
+            fail "efficiency $e% is not speedup $s / $w workers: $line"
+        i=$((i + 1))
+    done <<<"$rows"
+    # The bar chart: one bar per run, with its speedup at the end.
+    assert_equal "$(grep -cE '^ ?[0-9]+ cores? +[0-9]+ workers? +\|#* +[0-9]+\.[0-9]+x$' <<<"$output")" 6
+    assert_line --regexp '^verdict: one core: at best [0-9.]+x with [0-9]+ workers: '
+}
+
+@test "split, compute, combine: every split gives the same result" {
+    run_prog --work 30 --max-workers 5 --cores all
+    assert_success
+    local results
+    results=$(grep -oE 'result [0-9a-f]{16}' <<<"$output" | sort -u)
+    assert_equal "$(grep -c '^run: ' <<<"$output")" 5
+    assert_equal "$(wc -l <<<"$results")" 1
+    assert_line "every run combined to the same result: ${results#result }"
+}
+
+@test "pinned to one core: each worker is allowed 1 core and runs on the chosen one" {
+    local cpu
+    cpu=$(taskset -pc $$ | sed 's/.*: //' | tr ',-' '\n\n' | tail -n 1) # the last allowed core
+    run_prog --work 20 --max-workers 3 --cores one --cpu "$cpu"
+    assert_success
+    assert_line --regexp "; pinned runs use core $cpu$"
+    assert_equal "$(grep -c '^run: .*pinned to one core: ' <<<"$output")" 3
+    refute_line --regexp '^run: .*each allowed ([02-9]|[0-9][0-9]+) cores'
+    local line
+    while read -r line; do
+        [[ $line == *", each allowed 1 core, finished on core $cpu" ]] || fail "not pinned to $cpu: $line"
+    done < <(grep '^run: ' <<<"$output")
+}
+
+@test "every core allowed: each worker is allowed all the cores" {
+    local cores
+    cores=$(allowed_cores)
+    run_prog --work 10 --max-workers 2 --cores all
+    assert_success
+    assert_equal "$(grep -c "^run: .*all cores: .*, each allowed $cores cores\?, " <<<"$output")" 2
+}
+
+@test "pinned to one core, more workers gain nothing: never above one core's worth" {
+    # Repeats, taken in turn, keep the best time of each run: a busy moment
+    # on the machine (another suite, say) does not decide the outcome.
+    run_prog --work 50 --max-workers 2 --cores one --repeat 5
+    assert_success
+    local line
+    while read -r line; do
+        [[ $line =~ $ROW ]]
+        local s=${BASH_REMATCH[4]} busy=${BASH_REMATCH[6]}
+        # CPU time / wall time cannot exceed 1 on one core (tiny slack for
+        # the instant before a worker pins itself).
+        awk -v b="$busy" 'BEGIN { exit !(b <= 1.05) }' || fail "busy cores $busy > 1 on one core: $line"
+        awk -v s="$s" 'BEGIN { exit !(s < 1.3) }' || fail "speedup $s on one core: $line"
+    done < <(table_rows)
+    assert_equal "$(table_rows | wc -l)" 2
+    assert_line --regexp '^verdict: one core: at best [0-9.]+x with 2 workers: no speedup'
+}
+
+@test "no line is duplicated or torn when stdout is a pipe" {
+    run bash -c '"$1" --work 10 --max-workers 3 | cat' _ "$PROG"
+    assert_success
+    assert_no_duplicate_lines
+    assert_equal "$(grep -c '^run: ' <<<"$output")" 6
+}
+
+@test "--help prints usage on stdout and exits 0" {
+    local flag f
+    for flag in -h --help; do
+        run_prog "$flag"
+        assert_success
+        assert_output --partial "usage: speedup"
+        for f in --work --max-workers --cores --cpu --repeat; do
+            assert_output --partial "$f"
+        done
+        assert_equal "$stderr" ""
+    done
+}
+
+@test "bad input exits 2 with one line naming the flag, and starts nothing" {
+    local -a cases=(
+        "--work|0" "--work|100001" "--work|abc" "--work|-3" "--work|1.5" "--work|"
+        "--max-workers|0" "--max-workers|65" "--repeat|0" "--repeat|21"
+        "--cores|two" "--cores|" "--cpu|-1" "--cpu|99999" "--cpu|1023"
+    )
+    local case flag value
+    for case in "${cases[@]}"; do
+        flag=${case%%|*} value=${case#*|}
+        run_prog "$flag" "$value"
+        [[ $status == 2 ]] || fail "$flag '$value': exit status $status, expected 2"
+        [[ -z $output ]] || fail "$flag '$value': printed on stdout: $output"
+        [[ ${#stderr_lines[@]} == 1 ]] || fail "$flag '$value': expected one line on stderr: $stderr"
+        [[ $stderr == *"$flag"* ]] || fail "$flag '$value': message does not name the flag: $stderr"
+    done
+    local args
+    for args in "--bogus" "--work" "extra"; do
+        run_prog "$args"
+        [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"
+        [[ $stderr == *"$args"* ]] || fail "'$args': message does not name it: $stderr"
+    done
+}
+
+@test "a worker killed by someone else: the program says so and exits 1" {
+    start_bg --work 100000 --max-workers 2 --cores one
+    wait_for_children 1
+    kill -KILL "$(pgrep -P "$BG_PID" | head -n 1)"
+    wait_bg 10
+    assert_equal "$BG_STATUS" 1
+    grep -qE 'worker 0 \(pid [0-9]+\) was killed by signal 9' "$BG_OUT" ||
+        fail "no message about the killed worker: $(cat "$BG_OUT")"
+}
+
+@test "Ctrl-C (SIGINT to the process group) while workers compute leaves nothing behind" {
+    start_bg --work 100000 --max-workers 3 --cores all
+    wait_for_children 1
+    kill -INT -- "-$BG_PID"
+    wait_bg 10
+    assert_equal "$BG_STATUS" 130
+    assert_nothing_left
+}
+
+@test "SIGTERM to the parent alone while workers compute leaves nothing behind" {
+    start_bg --work 100000 --max-workers 3 --cores one
+    wait_for_children 1
+    kill -TERM "$BG_PID"
+    wait_bg 10
+    assert_equal "$BG_STATUS" 143
+    assert_nothing_left
+}
