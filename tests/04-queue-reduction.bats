@@ -185,6 +185,19 @@ wait_for_children() {
     refute_line --partial "Total Count"
 }
 
+@test "deadlock with a message queue: more workers than messages it holds" {
+    local max workers
+    max=$(cat /proc/sys/fs/mqueue/msg_max 2>/dev/null) || skip "no /proc/sys/fs/mqueue/msg_max"
+    ((max <= 32)) || skip "msg_max is $max: too many workers for a quick test"
+    workers=$((max + 2))
+    run_prog --queue mqueue --workers "$workers" --count 10 --watchdog 0.3
+    assert_equal "$status" 3
+    assert_regex "$stderr" 'deadlock: .*full message queue.*drain before join'
+    refute_line --partial "Total Count"
+    run_prog --queue mqueue --workers "$workers" --count 10 --order drain-then-join
+    assert_sum_story "$workers" 10
+}
+
 @test "the count is real work: counting to 10^9 takes far longer than counting to 0" {
     # A loop folded by the compiler into `sum = n` takes no time at all.
     # Compare two runs of the same program (a ratio, not an absolute time).

@@ -93,11 +93,11 @@ for args in "--workers 1" "--workers $seed_workers" "--workers $seed_workers --q
     "--workers $seed_workers --order drain-then-join"; do
     # shellcheck disable=SC2086 # split the arguments
     t=$(median_of 21 ./queue_sum $args --count 0)
-    printf '  ./queue_sum %-42s %8.2f ms\n' "$args --count 0" "$(calc %.3f "$t * 1000")"
+    printf '  ./queue_sum %-46s %8.2f ms\n' "$args --count 0" "$(calc %.3f "$t * 1000")"
 done
 if command -v python3 >/dev/null; then
     t=$(median_of 3 python3 seed_example.py --workers "$seed_workers" --count 0)
-    printf '  python3 seed_example.py %-30s %8.2f ms (median of 3)\n' "--workers $seed_workers --count 0" "$(calc %.3f "$t * 1000")"
+    printf '  python3 seed_example.py %-34s %8.2f ms (median of 3)\n' "--workers $seed_workers --count 0" "$(calc %.3f "$t * 1000")"
 fi
 echo
 

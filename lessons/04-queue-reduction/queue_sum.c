@@ -78,6 +78,7 @@ struct queue {
     int rd, wr;            /* the pipe's ends; -1 once closed */
     int lock_rd, lock_wr;  /* a pipe holding one byte: the write lock for big items */
     mqd_t mq;
+    long capacity;         /* how many messages the message queue holds */
     char name[64];         /* the message queue's name, for the story only */
 };
 
@@ -154,8 +155,19 @@ static bool read_all(int fd, void *buf, size_t len)
 static void open_mqueue(struct queue *q, int workers)
 {
     struct mq_attr attr = {0};
-    attr.mq_maxmsg = workers + 1; /* every result and the sentinel fit */
+    /* Room for every result and the sentinel, as far as the system allows
+     * ordinary users (Linux: msg_max, 10 by default). Past that, the
+     * seed's order deadlocks here too, and the watchdog says so. */
+    long limit = 10;
+    FILE *f = fopen("/proc/sys/fs/mqueue/msg_max", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &limit) != 1 || limit < 1)
+            limit = 10;
+        fclose(f);
+    }
+    attr.mq_maxmsg = workers + 1 < limit ? workers + 1 : limit;
     attr.mq_msgsize = sizeof(struct record);
+    q->capacity = attr.mq_maxmsg;
 
     block_stop_signals(); /* no Ctrl-C between mq_open and mq_unlink */
     for (int attempt = 0;; attempt++) {
@@ -171,9 +183,6 @@ static void open_mqueue(struct queue *q, int workers)
         if (errno == ENOSYS || errno == EACCES || errno == ENOENT)
             die_errno("--queue mqueue: POSIX message queues are not available here "
                       "(use --queue pipe); mq_open");
-        if (errno == EINVAL)
-            die_errno("--queue mqueue: a queue of %d messages is over the limit in "
-                      "/proc/sys/fs/mqueue/msg_max (use fewer workers); mq_open", workers + 1);
         die_errno("mq_open %s", q->name);
     }
     if (mq_unlink(q->name) < 0)
@@ -560,8 +569,8 @@ static void usage(void)
           "  --order ORDER       join-then-drain (default, the seed's: join the workers,\n"
           "                      then read the queue) or drain-then-join (read first)\n"
           "  --item-bytes N      size of each item on the queue (default 32, just the\n"
-          "                      result; 32 to 16777216; pipe only). Over 65536, one item\n"
-          "                      fills the pipe: join-then-drain deadlocks\n"
+          "                      result; 32 to 16777216; pipe only). From 65536 on, one\n"
+          "                      item fills a Linux pipe: join-then-drain deadlocks\n"
           "  --watchdog SECONDS  declare a deadlock when every worker has finished counting\n"
           "                      and none has ended for this long (default 3; 0.05 to 3600)\n"
           "  -h, --help          show this help\n"
@@ -620,8 +629,8 @@ static struct options parse_options(int argc, char **argv)
 static void describe_queue(const struct queue *q, const struct options *opt)
 {
     if (q->kind == QUEUE_MQUEUE)
-        say("Queue: POSIX message queue %s (%d messages of %zu bytes; name unlinked at "
-            "once, the workers inherit the open queue)", q->name, opt->workers + 1,
+        say("Queue: POSIX message queue %s (%ld messages of %zu bytes; name unlinked at "
+            "once, the workers inherit the open queue)", q->name, q->capacity,
             sizeof(struct record));
     else if (opt->item_bytes <= PIPE_BUF)
         say("Queue: pipe, items of %ld bytes (at most PIPE_BUF = %d: one atomic write each)",
