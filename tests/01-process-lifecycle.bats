@@ -138,7 +138,7 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
     start_bg --sleep 30
     wait_for_line "^Sub-Process First: starting$"
     local child
-    child=$(child_pids "$BG_PID")
+    child=$(pgrep -P "$BG_PID")
     [[ -n $child ]] || fail "no child process found"
     kill -KILL "$child"
     wait_bg 10

@@ -60,17 +60,15 @@ describe_pid() {
     printf 'pid %s, parent %s, state %s: %s\n' "$1" "$ppid" "$state" "${args:-[exited]}"
 }
 
-# Pids of the children of process $1, one a line (like pgrep -P, from /proc).
-child_pids() {
-    local stat_file stat rest ppid
-    for stat_file in /proc/[0-9]*/stat; do
-        stat=$(<"$stat_file") 2>/dev/null || continue
-        rest=${stat##*) }
-        read -r _ ppid _ <<<"$rest"
-        if [[ $ppid == "$1" ]]; then
-            stat_file=${stat_file#/proc/}
-            echo "${stat_file%/stat}"
-        fi
+# Fail if any of the pids $@ still exists, even as a zombie. The check at
+# the end of every test finds processes by their environment, and a zombie
+# has none left; a zombie whose parent died belongs to PID 1, which on some
+# machines (containers) never reaps it. So a test that knows the pids of the
+# workers checks them itself.
+assert_gone() {
+    local pid
+    for pid in "$@"; do
+        [[ ! -e /proc/$pid ]] || fail "process still there: $(describe_pid "$pid")"
     done
 }
 
@@ -102,17 +100,32 @@ start_bg() {
     set +m
 }
 
-# Wait until $BG_OUT has a line matching the extended regex $1 (bounded).
-wait_for_line() {
-    local regex=$1 limit=${2:-10} waited=0
-    until grep -Eq -- "$regex" "$BG_OUT"; do
+# Poll, every 50 ms, until the command "$@" succeeds; fail after LIMIT
+# seconds with "timed out: WHAT" and the program's output so far.
+wait_until() {
+    local limit=$1 what=$2 waited=0
+    shift 2
+    until "$@"; do
         if ((waited >= limit * 20)); then
-            fail "no line matching '$regex' within ${limit}s; output was:
-$(cat "$BG_OUT")"
+            fail "timed out after ${limit}s: $what; output was:
+$(cat "$BG_OUT" 2>/dev/null)"
         fi
         sleep 0.05
         waited=$((waited + 1))
     done
+}
+
+# Wait until $BG_OUT has a line matching the extended regex $1 (bounded).
+wait_for_line() {
+    wait_until "${2:-10}" "no line matching '$1'" grep -Eq -- "$1" "$BG_OUT"
+}
+
+# Wait until the background program has at least $1 children (bounded).
+wait_for_children() {
+    wait_until "${2:-10}" "the program did not start $1 children" has_children "$1"
+}
+has_children() {
+    (($(pgrep -c -P "$BG_PID") >= $1))
 }
 
 # Wait until the background program has ended (bounded); its exit status
