@@ -196,6 +196,10 @@ wait_for_children() {
     refute_line --partial "Total Count"
     run_prog --queue mqueue --workers "$workers" --count 10 --order drain-then-join
     assert_sum_story "$workers" 10
+    # Exactly as many workers as messages: all results fit, the sentinel does not.
+    run_prog --queue mqueue --workers "$max" --count 10 --watchdog 0.3
+    assert_equal "$status" 3
+    assert_regex "$stderr" "deadlock: .*message queue.*sentinel.*drain before join"
 }
 
 @test "the count is real work: counting to 10^9 takes far longer than counting to 0" {

@@ -487,17 +487,24 @@ static long long drain_to_sentinel(struct queue *q, int *results)
 {
     struct record r = {.kind = RECORD_EXIT, .worker = -1, .pid = getpid(),
                        .item_bytes = sizeof r};
+    /* Even the sentinel can find the queue full (items that just fit):
+     * a put that waits would hang the parent itself, since the parent is
+     * the only reader. So it does not wait. */
+    int rc;
     if (q->kind == QUEUE_PIPE) {
-        /* Even the sentinel can find the pipe full (big items that just
-         * fit): a blocking write would hang the parent itself. */
         fcntl(q->wr, F_SETFL, fcntl(q->wr, F_GETFL) | O_NONBLOCK);
-        if (write(q->wr, &r, sizeof r) != (ssize_t)sizeof r) {
-            warn_msg("deadlock: the pipe is full, so the 'exit' sentinel does not fit and "
-                     "nobody reads yet; drain before join (--order drain-then-join)");
-            exit(EXIT_DEADLOCK);
-        }
+        rc = (int)write(q->wr, &r, sizeof r); /* <= PIPE_BUF: all or nothing */
     } else {
-        put(q, &r);
+        struct timespec already = {0, 0}; /* a deadline in the past: fail at once if full */
+        rc = mq_timedsend(q->mq, (const char *)&r, sizeof r, 0, &already);
+    }
+    if (rc < 0 && errno != EAGAIN && errno != ETIMEDOUT)
+        die_errno("put 'exit'");
+    if (rc < 0) {
+        warn_msg("deadlock: the %s is full, so the 'exit' sentinel does not fit and nobody "
+                 "reads yet; drain before join (--order drain-then-join)",
+                 q->kind == QUEUE_PIPE ? "pipe" : "message queue");
+        exit(EXIT_DEADLOCK);
     }
     say("Main-Processing: put 'exit' on the queue");
 
