@@ -36,6 +36,13 @@ wait_for_children() {
     done
 }
 
+# Zombies named speedup that PID 1 has adopted: a parent that dies without
+# reaping its children leaves them, and assert_nothing_left cannot see them
+# (a zombie has no environment, and its parent is no longer ours).
+orphan_zombies() {
+    ps -eo stat=,ppid=,comm= | awk '$1 ~ /^Z/ && $2 == 1 && $3 == "speedup"' | wc -l
+}
+
 @test "the table: a row per run, 1-worker rows at 1.00x, efficiency = speedup / workers" {
     run_prog --work 20 --max-workers 3
     assert_success
@@ -61,15 +68,18 @@ wait_for_children() {
     done <<<"$rows"
     # The bar chart: one bar per run, with its speedup at the end.
     assert_equal "$(grep -cE '^ ?[0-9]+ cores? +[0-9]+ workers? +\|#* +[0-9]+\.[0-9]+x$' <<<"$output")" 6
-    assert_line --regexp '^verdict: one core: at best [0-9.]+x with [0-9]+ workers: '
+    assert_line --regexp '^verdict: one core: 2 to 3 workers were never busy on more than [0-9.]+ cores: '
+    if ((cores > 1)); then
+        assert_line --regexp "^verdict: $cores cores: at best [0-9.]+x with [0-9]+ workers, busy on up to [0-9.]+ cores"
+    fi
 }
 
 @test "split, compute, combine: every split gives the same result" {
-    run_prog --work 30 --max-workers 5 --cores all
+    run_prog --work 7 --max-workers 6 --cores all # 7 million: no even split for 3 or 6
     assert_success
     local results
     results=$(grep -oE 'result [0-9a-f]{16}' <<<"$output" | sort -u)
-    assert_equal "$(grep -c '^run: ' <<<"$output")" 5
+    assert_equal "$(grep -c "^run: " <<<"$output")" 6
     assert_equal "$(wc -l <<<"$results")" 1
     assert_line "every run combined to the same result: ${results#result }"
 }
@@ -97,21 +107,28 @@ wait_for_children() {
 }
 
 @test "pinned to one core, more workers gain nothing: never above one core's worth" {
-    # Repeats, taken in turn, keep the best time of each run: a busy moment
-    # on the machine (another suite, say) does not decide the outcome.
-    run_prog --work 50 --max-workers 2 --cores one --repeat 5
+    # Not luck: on one core, the workers' CPU time can never exceed the
+    # wall time of the run (busy cores <= 1), and the job needs the same CPU
+    # time however it is split. So the job's CPU time with 1 worker over the
+    # time W workers took stays at or below about 1, even when another suite
+    # loads the same core. (The wall-time speedup in the table does not:
+    # a busy moment can slow the 1-worker run, and on a shared core more
+    # workers get a bigger share of it.)
+    run_prog --work 50 --max-workers 2 --cores one --repeat 3
     assert_success
+    assert_equal "$(table_rows | wc -l)" 2
     local line
     while read -r line; do
         [[ $line =~ $ROW ]]
-        local s=${BASH_REMATCH[4]} busy=${BASH_REMATCH[6]}
-        # CPU time / wall time cannot exceed 1 on one core (tiny slack for
-        # the instant before a worker pins itself).
+        local busy=${BASH_REMATCH[6]}
         awk -v b="$busy" 'BEGIN { exit !(b <= 1.05) }' || fail "busy cores $busy > 1 on one core: $line"
-        awk -v s="$s" 'BEGIN { exit !(s < 1.3) }' || fail "speedup $s on one core: $line"
     done < <(table_rows)
-    assert_equal "$(table_rows | wc -l)" 2
-    assert_line --regexp '^verdict: one core: at best [0-9.]+x with 2 workers: no speedup'
+    local job_cpu fastest
+    job_cpu=$(grep -E '^run: 1 worker, ' <<<"$output" | grep -oE 'cpu [0-9.]+' | cut -d' ' -f2 | sort -g | head -n 1)
+    fastest=$(grep -E '^run: 2 workers, ' <<<"$output" | grep -oE ': [0-9.]+ s,' | tr -dc '0-9.\n' | sort -g | head -n 1)
+    awk -v c="$job_cpu" -v t="$fastest" 'BEGIN { exit !(c / t < 1.3) }' ||
+        fail "2 workers on one core did the job's $job_cpu s of CPU work in $fastest s"
+    assert_line --regexp '^verdict: one core: 2 workers were never busy on more than [01]\.[0-9]+ cores: no speedup'
 }
 
 @test "no line is duplicated or torn when stdout is a pipe" {
@@ -168,19 +185,33 @@ wait_for_children() {
 }
 
 @test "Ctrl-C (SIGINT to the process group) while workers compute leaves nothing behind" {
+    local orphans workers pid
+    orphans=$(orphan_zombies)
     start_bg --work 100000 --max-workers 3 --cores all
     wait_for_children 1
+    workers=$(pgrep -P "$BG_PID")
     kill -INT -- "-$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 130
     assert_nothing_left
+    for pid in $workers; do
+        ! proc_state "$pid" >/dev/null || fail "worker $pid is still there: $(ps -o pid,ppid,stat,comm -p "$pid")"
+    done
+    assert_equal "$(orphan_zombies)" "$orphans"
 }
 
 @test "SIGTERM to the parent alone while workers compute leaves nothing behind" {
+    local orphans workers pid
+    orphans=$(orphan_zombies)
     start_bg --work 100000 --max-workers 3 --cores one
     wait_for_children 1
+    workers=$(pgrep -P "$BG_PID")
     kill -TERM "$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 143
     assert_nothing_left
+    for pid in $workers; do
+        ! proc_state "$pid" >/dev/null || fail "worker $pid is still there: $(ps -o pid,ppid,stat,comm -p "$pid")"
+    done
+    assert_equal "$(orphan_zombies)" "$orphans"
 }

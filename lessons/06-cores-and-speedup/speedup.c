@@ -258,6 +258,14 @@ static double speedup(const struct result *res, const struct result *first)
     return res->best > 0 ? first->best / res->best : 0;
 }
 
+/* How many cores' worth of work the workers did per second of the run.
+ * Unlike the speedup, this does not depend on how busy the machine was
+ * during another run: it can never exceed the cores allowed. */
+static double busy_cores(const struct result *res)
+{
+    return res->best > 0 ? res->cpu_time / res->best : 0;
+}
+
 static void print_table(const struct result *res, int count, int per_mode)
 {
     say("%s", "");
@@ -268,7 +276,7 @@ static void print_table(const struct result *res, int count, int per_mode)
         double s = speedup(&res[i], first);
         say("%5d  %7d  %8.3f  %6.2fx  %9.0f%%  %10.2f", res[i].cores, res[i].workers,
             res[i].best, s, 100 * s / res[i].workers,
-            res[i].best > 0 ? res[i].cpu_time / res[i].best : 0);
+            busy_cores(&res[i]));
     }
     say("efficiency = speedup / workers; busy cores = CPU time of the workers / time");
 }
@@ -330,7 +338,7 @@ static void print_verdicts(const struct result *res, int count, int per_mode)
     for (int m = 0; m < count / per_mode; m++) {
         const struct result *first = &res[m * per_mode];
         int cores = first->cores;
-        double best = 0, at_cores = 0, beyond = 0;
+        double best = 0, at_cores = 0, beyond = 0, busiest = 0;
         int best_w = 2;
         for (int i = 1; i < per_mode; i++) { /* 2 workers and more */
             double s = speedup(&first[i], first);
@@ -342,16 +350,31 @@ static void print_verdicts(const struct result *res, int count, int per_mode)
                 at_cores = s;
             if (first[i].workers > cores && s > beyond)
                 beyond = s;
+            if (busy_cores(&first[i]) > busiest)
+                busiest = busy_cores(&first[i]);
         }
         if (cores == 1) {
-            say("verdict: one core: at best %.2fx with %d workers: %s", best, best_w,
-                best < 1.3 ? "no speedup; the seed is right, parallelism needs more than one core"
-                           : "above 1x, which one core cannot give: other programs slowed"
-                             " the 1-worker run");
+            /* 1.05: the workers run a few microseconds before they pin themselves. */
+            char workers[32];
+            snprintf(workers, sizeof workers, per_mode == 2 ? "2 workers" : "2 to %d workers",
+                     per_mode);
+            say("verdict: one core: %s were never busy on more than %.2f cores: %s", workers,
+                busiest,
+                busiest <= 1.05 ? "no speedup; the seed is right, parallelism needs more than"
+                                  " one core"
+                                : "MORE THAN ONE CORE: the pinning did not work");
+            if (best >= 1.3)
+                say("verdict: one core: the %.2fx above is not parallelism: other programs slowed"
+                    " the 1-worker run (and on a shared core, more workers get a bigger share)",
+                    best);
             continue;
         }
-        say("verdict: %d cores: at best %.2fx with %d workers (%d cores can give %dx at most)",
-            cores, best, best_w, cores, cores);
+        say("verdict: %d cores: at best %.2fx with %d workers, busy on up to %.2f cores"
+            " (%d cores can give %dx at most)",
+            cores, best, best_w, busiest, cores, cores);
+        if (best > cores * 1.05)
+            say("verdict: %d cores: %.2fx is more than %d cores can give: other programs slowed"
+                " the 1-worker run", cores, best, cores);
         if (at_cores > 0 && beyond > 0)
             say("verdict: %d cores: more workers than cores: at best %.2fx, against %.2fx with %d: %s",
                 cores, beyond, at_cores, cores,
