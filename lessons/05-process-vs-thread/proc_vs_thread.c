@@ -679,8 +679,8 @@ static void zombie_threads(const struct options *opt, char *measured, size_t siz
     int tasks_left = thread_count() - tasks_before;
     long kept = proc_kib(STATUS, "VmSize") - virtual_before;
     char a[32];
-    say("%d threads returned; the kernel holds %d of them (/proc/self/task); never joined,"
-        " they still hold %s of address space (their stacks)",
+    say("%d threads returned; %d of them still in /proc/self/task; never joined, they still"
+        " hold %s of address space (their stacks)",
         n, tasks_left, size_text(kept, a, sizeof a));
 
     bool results_ok = true;
