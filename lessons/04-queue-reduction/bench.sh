@@ -54,6 +54,13 @@ median_of() {
 machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 our_ticks() { awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
 
+# Cores kept busy by other processes, on average, since mark_start.
+mark_start() { busy0=$(machine_busy) ours0=$(our_ticks) wall0=$(date +%s.%N); }
+others_busy() {
+    awk -v b=$(($(machine_busy) - busy0)) -v o=$(($(our_ticks) - ours0)) -v hz="$(getconf CLK_TCK)" \
+        -v w0="$wall0" -v w1="$(date +%s.%N)" 'BEGIN { x = (b - o) / hz / (w1 - w0); printf "%.2f", x < 0 ? 0 : x }'
+}
+
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 echo "queue_sum benchmark, $(date '+%Y-%m-%d %H:%M:%S')"
@@ -65,13 +72,13 @@ echo
 echo "(a) speedup: $total adds in all, split over the workers (median of $repeats runs;"
 echo "    the runs go round all worker counts in turn, so a burst of other work hits all alike)"
 declare -A times=()
-busy0=$(machine_busy) ours0=$(our_ticks) wall0=$(date +%s.%N)
+mark_start
 for ((r = 0; r < repeats; r++)); do
     for ((w = 1; w <= 2 * cores; w++)); do
         times[$w]+="$(seconds_of ./queue_sum --workers "$w" --count $((total / w))) "
     done
 done
-busy1=$(machine_busy) ours1=$(our_ticks) wall1=$(date +%s.%N)
+others=$(others_busy)
 printf '%8s %14s %10s %8s %11s\n' workers "count each" seconds speedup efficiency
 t1=
 for ((w = 1; w <= 2 * cores; w++)); do
@@ -81,14 +88,13 @@ for ((w = 1; w <= 2 * cores; w++)); do
     printf '%8d %14d %10.3f %8.2f %10.0f%%\n' "$w" $((total / w)) "$t" "$speedup" "$(calc %.1f "100 * $t1 / $t / $w")"
     ((w == 2)) && speedup2=$speedup
 done
-others=$(calc %.2f "($busy1 - $busy0 - ($ours1 - $ours0)) / $(getconf CLK_TCK) / ($wall1 - $wall0)")
 echo "Other processes kept $others of the $cores cores busy, on average, during (a)."
 echo "Beyond $cores workers the speedup stays near $cores: there are only $cores cores to run on."
 echo
 
 # ---- (b) ----------------------------------------------------------------
 echo "(b) the seed's workload, $seed_workers workers x $seed_count, C against Python"
-busy0=$(machine_busy) ours0=$(our_ticks) wall0=$(date +%s.%N)
+mark_start
 c_time=$(median_of "$repeats" ./queue_sum --workers "$seed_workers" --count "$seed_count")
 printf '  C       ./queue_sum                         %9.3f s (median of %d runs)\n' "$c_time" "$repeats"
 if command -v python3 >/dev/null; then
@@ -103,8 +109,7 @@ if command -v python3 >/dev/null; then
     fi
     ratio=$(calc %.0f "$py_time / $c_time")
     echo "  C is ${ratio}x faster than Python on this workload."
-    busy1=$(machine_busy) ours1=$(our_ticks) wall1=$(date +%s.%N)
-    echo "  Other processes kept $(calc %.2f "($busy1 - $busy0 - ($ours1 - $ours0)) / $(getconf CLK_TCK) / ($wall1 - $wall0)") of the $cores cores busy, on average, during (b)."
+    echo "  Other processes kept $(others_busy) of the $cores cores busy, on average, during (b)."
 else
     echo "  python3 not found: Python side skipped"
     ratio=
