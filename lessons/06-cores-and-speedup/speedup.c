@@ -364,8 +364,9 @@ static void print_verdicts(const struct result *res, int count, int per_mode)
                                   " one core"
                                 : "MORE THAN ONE CORE: the pinning did not work");
             if (best >= 1.3)
-                say("verdict: one core: the %.2fx above is not parallelism: other programs slowed"
-                    " the 1-worker run (and on a shared core, more workers get a bigger share)",
+                say("verdict: one core: the %.2fx above is not parallelism: other programs"
+                    " slowed the 1-worker run (and on a shared core, more workers can get a"
+                    " bigger share of it)",
                     best);
             continue;
         }
@@ -376,7 +377,8 @@ static void print_verdicts(const struct result *res, int count, int per_mode)
             say("verdict: %d cores: %.2fx is more than %d cores can give: other programs slowed"
                 " the 1-worker run", cores, best, cores);
         if (at_cores > 0 && beyond > 0)
-            say("verdict: %d cores: more workers than cores: at best %.2fx, against %.2fx with %d: %s",
+            say("verdict: %d cores: more workers than cores: at best %.2fx, against %.2fx"
+                " with %d: %s",
                 cores, beyond, at_cores, cores,
                 beyond < at_cores * 1.1 ? "no gain"
                                         : "better, so other programs slowed the run with fewer");
