@@ -4,6 +4,7 @@
 # value (isolation, sharing, zombies, copy-on-write); times and sizes are
 # checked for their shape and for agreeing with their own verdict.
 
+# shellcheck disable=SC2154 # stderr, stderr_lines: set by bats' run
 load helpers
 PROG=$(lesson 05-process-vs-thread/proc_vs_thread)
 

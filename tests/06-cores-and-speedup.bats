@@ -5,6 +5,7 @@
 # that workers pinned to one core never run more than one core's worth.
 # That two cores give about 2x depends on the load: it is not checked here.
 
+# shellcheck disable=SC2154 # stderr, stderr_lines: set by bats' run
 load helpers
 PROG=$(lesson 06-cores-and-speedup/speedup)
 
@@ -86,7 +87,7 @@ orphan_zombies() {
 
 @test "pinned to one core: each worker is allowed 1 core and runs on the chosen one" {
     local cpu
-    cpu=$(taskset -pc $$ | sed 's/.*: //' | tr ',-' '\n\n' | tail -n 1) # the last allowed core
+    cpu=$(taskset -pc $$ | sed 's/.*: //' | tr ',' '\n' | tr '-' '\n' | tail -n 1) # the last allowed core
     run_prog --work 20 --max-workers 3 --cores one --cpu "$cpu"
     assert_success
     assert_line --regexp "; pinned runs use core $cpu$"
