@@ -200,3 +200,21 @@ orphan_zombies() {
     assert_nothing_left
     assert_equal "$(orphan_zombies)" "$orphans"
 }
+
+@test "a fork that fails (EAGAIN) gives a clear message and exit status 1, and leaves nothing" {
+    local lib="$BATS_TEST_TMPDIR/fail_fork.so" forks="$BATS_TEST_TMPDIR/forks.txt" pid
+    cc -shared -fPIC -o "$lib" "$BATS_TEST_DIRNAME/fixtures/fail_fork.c" -ldl ||
+        fail "could not build the fork-failure library"
+    # Sections 1, 2 and 4 fork once each; the 4th fork is the first of section 5.
+    # ASAN_OPTIONS: a sanitizer build must accept a library preloaded before it.
+    run --separate-stderr timeout -k 2 20 env LD_PRELOAD="$lib" FAIL_FORK_AFTER=3 FAIL_FORK_LOG="$forks" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+        "$PROG" "${QUICK[@]}"
+    assert_failure 1
+    [[ $stderr == *"fork: Resource temporarily unavailable"* ]] || fail "no clear fork message: $stderr"
+    refute_line --regexp '^\| 1 \| '
+    assert_equal "$(wc -l <"$forks")" 3
+    while read -r pid; do
+        ! proc_state "$pid" >/dev/null || fail "child $pid is still there"
+    done <"$forks"
+}

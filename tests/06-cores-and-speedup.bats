@@ -216,3 +216,21 @@ orphan_zombies() {
     done
     assert_equal "$(orphan_zombies)" "$orphans"
 }
+
+@test "a fork that fails (EAGAIN): a clear message, exit 1, every worker reaped" {
+    local lib="$BATS_TEST_TMPDIR/fail_fork.so" forks="$BATS_TEST_TMPDIR/forks.txt" pid
+    cc -shared -fPIC -o "$lib" "$BATS_TEST_DIRNAME/fixtures/fail_fork.c" -ldl ||
+        fail "could not build the fork-failure library"
+    # Run 1 forks its 1 worker; run 2 forks one, then the next fork fails.
+    # ASAN_OPTIONS: a sanitizer build must accept a library preloaded before it.
+    run --separate-stderr timeout -k 2 20 env LD_PRELOAD="$lib" FAIL_FORK_AFTER=2 FAIL_FORK_LOG="$forks" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+        "$PROG" --work 30 --max-workers 2 --cores one
+    assert_failure 1
+    [[ $stderr == *"fork: Resource temporarily unavailable"* ]] || fail "no clear fork message: $stderr"
+    refute_line --regexp '^every run combined'
+    assert_equal "$(wc -l <"$forks")" 2
+    while read -r pid; do
+        ! proc_state "$pid" >/dev/null || fail "worker $pid is still there"
+    done <"$forks"
+}

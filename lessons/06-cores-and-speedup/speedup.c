@@ -177,6 +177,8 @@ static bool run_once(uint64_t items, int workers, const cpu_set_t *pin, double *
             unblock_stop_signals();
             close(fds[1]);
             close(fds[0]);
+            for (int j = 0; j < k; j++)
+                kill(running[j], SIGTERM); /* stop the workers already started */
             reap_workers(k);
             return false;
         }
@@ -201,7 +203,10 @@ static bool run_once(uint64_t items, int workers, const cpu_set_t *pin, double *
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            die_errno("read");
+            warn_msg("read: %s", strerror(errno));
+            for (int k = 0; k < workers; k++)
+                kill(running[k], SIGTERM); /* reaped below, like the others */
+            break;
         }
         if (n != (ssize_t)sizeof r)
             break; /* cannot happen: records are smaller than PIPE_BUF */
