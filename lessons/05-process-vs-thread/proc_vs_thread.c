@@ -21,7 +21,7 @@
  *      for; an exited thread that is never joined keeps its stack;
  *   5. the time to create and end N processes against N threads.
  *
- * Run:   make && ./proc_vs_thread             a few seconds
+ * Run:   make && ./proc_vs_thread             about a second
  *        ./proc_vs_thread --zombie-hold 20    keep the zombie 20 s, and in
  *        another terminal:  ps -o pid,ppid,stat,comm -C proc_vs_thread
  * Watch: the verdicts. Timing and memory figures change from machine to
