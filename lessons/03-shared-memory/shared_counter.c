@@ -86,9 +86,9 @@ static volatile pid_t children[MAX_PROCS];
 /* ---- The four ways to add 1 ------------------------------------------ */
 
 /* v.value += 1 without a lock, written out as the three steps the CPU
- * makes. volatile makes the compiler keep each step: without it, -O2
- * may turn the whole loop into one "add 50", and the race would vanish
- * from the program, not from the world. Between the load and the store,
+ * makes. volatile makes the compiler keep each step: without it, gcc and
+ * clang -O2 turn a plain loop of "+= 1" into one "add 50", and the race
+ * would vanish from the program, not from the world. Between the load and the store,
  * another process may store its own value+1; then one of the two
  * increments is lost. (In C11 terms an unsynchronised write is a data
  * race, undefined behaviour: this function is the bug, on purpose.) */
@@ -163,7 +163,7 @@ static void count(struct shared *s, enum lock_mode mode, long iters,
             post_semaphore(s);
             break;
         default: /* LOCK_ATOMIC: load, add and store as one indivisible
-                  * instruction (lock xadd on x86): nothing to lose. */
+                  * instruction (lock add on x86-64): nothing to lose. */
             atomic_fetch_add(&s->atomic_value, 1);
             break;
         }
