@@ -2,6 +2,7 @@
 # Lesson 03: a Value and an Array shared by 9 processes (seed example 3),
 # the lost update, and its three fixes.
 
+# shellcheck disable=SC2154 # stderr, stderr_lines: set by bats' run
 load helpers
 PROG=$(lesson 03-shared-memory/shared_counter)
 
@@ -20,7 +21,7 @@ $output"
 
 # The workers' data lines: NAMES (sorted, one per line) and VALUES (array).
 read_data_lines() {
-    NAMES= VALUES=()
+    NAMES='' VALUES=()
     local line
     for line in "${lines[@]}"; do
         if [[ $line =~ $DATA_RE ]]; then
@@ -42,8 +43,9 @@ expected_names() {
 wait_for_children() {
     local n=$1 waited=0 state
     until (($(pgrep -c -P "$BG_PID") >= n)); do
-        state=$(proc_state "$BG_PID") && [[ $state != Z ]] ||
+        if ! state=$(proc_state "$BG_PID") || [[ $state == Z ]]; then
             fail "the program ended before $n workers were seen: $(cat "$BG_OUT")"
+        fi
         ((waited < 200)) || fail "the program did not start $n workers within 10 s"
         sleep 0.05
         waited=$((waited + 1))
@@ -250,7 +252,8 @@ wait_for_children() {
 @test "unknown flags, missing values and impossible combinations: exit 2" {
     local -a args
     for args in "--bogus" "--procs" "--lock" "extra" "--die-holding-lock" \
-        "--die-holding-lock --lock semaphore" "--die-holding-lock --lock mutex --procs 1"; do
+        "--die-holding-lock --lock semaphore" "--die-holding-lock --lock mutex --procs 1" \
+        "--die-holding-lock --lock mutex --private"; do
         # shellcheck disable=SC2086 # one word per argument
         run_prog $args
         [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"

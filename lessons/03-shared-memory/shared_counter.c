@@ -80,18 +80,20 @@ struct result {
 };
 
 /* The running children, for the Ctrl-C handler; 0 = none or reaped.
- * Written only with SIGINT/SIGTERM blocked, or before the pid is reaped. */
+ * A pid is recorded with SIGINT/SIGTERM blocked, and cleared just after
+ * waitpid has reaped it. */
 static volatile pid_t children[MAX_PROCS];
 
 /* ---- The four ways to add 1 ------------------------------------------ */
 
 /* v.value += 1 without a lock, written out as the three steps the CPU
- * makes. volatile makes the compiler keep each step: without it, gcc and
- * clang -O2 turn a plain loop of "+= 1" into one "add 50", and the race
- * would vanish from the program, not from the world. Between the load and the store,
- * another process may store its own value+1; then one of the two
- * increments is lost. (In C11 terms an unsynchronised write is a data
- * race, undefined behaviour: this function is the bug, on purpose.) */
+ * makes. Between the load and the store, another process may store its
+ * own value + 1; then one of the two increments is lost.
+ * volatile makes the compiler keep each step: without it, gcc and clang
+ * -O2 turn a plain loop of "+= 1" into one "add 50", and the race would
+ * vanish from the program, not from the world. (In C11 terms an
+ * unsynchronised write is a data race, undefined behaviour: this function
+ * is the bug, on purpose.) */
 static void add_one_unlocked(volatile int *v)
 {
     int seen = *v;     /* load: copy the shared value into a register */
@@ -109,8 +111,9 @@ static void lock_mutex(struct shared *s, const char *who)
          * is one increment whose only write is a single store: the value
          * is either updated or not, never half-written. Nothing to repair. */
         s->recoveries++;
-        say("%s: the mutex's owner died holding it (EOWNERDEAD); marked consistent", who);
         err = pthread_mutex_consistent(&s->mutex);
+        if (err == 0)
+            say("%s: the mutex's owner died holding it (EOWNERDEAD); marked consistent", who);
     }
     if (err != 0) {
         errno = err;
@@ -564,6 +567,8 @@ static struct options parse_options(int argc, char **argv)
         opt.iters = opt.lock == LOCK_ALL ? 100000 : 50;
     if (opt.die_holding_lock && opt.lock != LOCK_MUTEX)
         usage_error("--die-holding-lock: needs --lock mutex");
+    if (opt.die_holding_lock && opt.private_memory)
+        usage_error("--die-holding-lock: needs shared memory, not --private");
     if (opt.die_holding_lock && opt.procs < 2)
         usage_error("--die-holding-lock: needs --procs 2 or more (allowed: 2 to %d)", MAX_PROCS);
     return opt;
