@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # Lesson 01: one child process from start to join (seed example 1).
 
+# shellcheck disable=SC2154 # stderr, stderr_lines: set by bats' run
 load helpers
+# shellcheck disable=SC2034 # PROG is read by helpers.bash
 PROG=$(lesson 01-process-lifecycle/lifecycle)
 
 STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
@@ -99,35 +101,17 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
 }
 
 @test "bad input exits 2 with one line naming the flag, and starts nothing" {
-    local -a cases=(
-        "--sleep|abc" "--sleep|-1" "--sleep|1x" "--sleep|" "--sleep|4000" "--sleep|1e3"
-        "--sleep|nan" "--sleep|0x10" "--sleep| 1" "--terminate-after|-0.5"
+    assert_bad_values "--sleep|abc" "--sleep|-1" "--sleep|1x" "--sleep|" "--sleep|4000" \
+        "--sleep|1e3" "--sleep|nan" "--sleep|0x10" "--sleep| 1" "--terminate-after|-0.5" \
         "--terminate-after|soon" "--name|" "--name|$(printf 'n%.0s' {1..65})"
-    )
-    local case flag value
-    for case in "${cases[@]}"; do
-        flag=${case%%|*} value=${case#*|}
-        run_prog "$flag" "$value"
-        [[ $status == 2 ]] || fail "$flag '$value': exit status $status, expected 2"
-        [[ -z $output ]] || fail "$flag '$value': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "$flag '$value': expected one line on stderr: $stderr"
-        [[ $stderr == *"$flag"* ]] || fail "$flag '$value': message does not name the flag: $stderr"
-    done
 }
 
 @test "an unknown flag, a flag without its value, a stray argument: exit 2" {
-    local -a args
-    for args in "--bogus" "--sleep" "extra" "-x 1"; do
-        # shellcheck disable=SC2086 # split "-x 1" into two arguments
-        run_prog $args
-        [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "'$args': expected one line on stderr: $stderr"
-        [[ $stderr == *"${args%% *}"* ]] || fail "'$args': message does not name it: $stderr"
-    done
+    assert_bad_command_lines "--bogus" "--sleep" "extra" "-x 1"
 }
 
 @test "no line is duplicated or torn when stdout is a pipe" {
-    run run_bounded bash -c '"$1" --sleep 0.1 | cat' _ "$PROG"
+    run_piped --sleep 0.1
     assert_success
     assert_no_duplicate_lines
     assert_equal "${#lines[@]}" 9

@@ -23,13 +23,10 @@ value_of() {
 # Wait (bounded) until the background run has printed N "Worker" lines:
 # all N workers exist, are named, and are sleeping.
 wait_for_workers() {
-    local n=$1 waited=0
-    until (($(grep -c '^Worker ' "$BG_OUT") >= n)); do
-        ((waited < 200)) || fail "not all $n workers started within 10s; output was:
-$(cat "$BG_OUT")"
-        sleep 0.05
-        waited=$((waited + 1))
-    done
+    wait_until 10 "fewer than $1 workers have started" has_worker_lines "$1"
+}
+has_worker_lines() {
+    (($(grep -c '^Worker ' "$BG_OUT") >= $1))
 }
 
 # The names (/proc/<pid>/comm) of the background program's children, sorted.
@@ -38,17 +35,6 @@ children_names() {
     for pid in $(pgrep -P "$BG_PID"); do
         cat "/proc/$pid/comm" 2>/dev/null
     done | sort -n | paste -sd' '
-}
-
-# Fail if any of the pids $@ still exists, even as a zombie. (A zombie whose
-# parent has died belongs to PID 1, which on this machine never reaps it;
-# the end-of-test check finds processes by their environment, and a zombie
-# has none left.)
-assert_gone() {
-    local pid
-    for pid in "$@"; do
-        [[ ! -e /proc/$pid ]] || fail "worker still there: $(describe_pid "$pid")"
-    done
 }
 
 # Stop the background run (SIGTERM to the parent) and check it went cleanly.
@@ -189,7 +175,7 @@ stop_bg() {
 }
 
 @test "no line is duplicated or torn when stdout is a pipe" {
-    run bash -c '"$1" --count 20 --min-sleep 0 --max-sleep 0.05 | cat' _ "$PROG"
+    run_piped --count 20 --min-sleep 0 --max-sleep 0.05
     assert_success
     assert_no_duplicate_lines
     assert_equal "${#lines[@]}" $((2 + 3 * 20 + 1))
@@ -225,21 +211,10 @@ stop_bg() {
 }
 
 @test "bad input exits 2 with one line naming the flag, and starts nothing" {
-    local -a cases=(
-        "--count|0" "--count|-1" "--count|abc" "--count|5000" "--count|1.5" "--count|"
-        "--min-sleep|-1" "--min-sleep|x" "--min-sleep|4000" "--max-sleep|1e3" "--max-sleep|nan"
-        "--seed|-1" "--seed|abc" "--seed|2147483648" "--name-prefix|"
+    assert_bad_values "--count|0" "--count|-1" "--count|abc" "--count|5000" "--count|1.5" "--count|" \
+        "--min-sleep|-1" "--min-sleep|x" "--min-sleep|4000" "--max-sleep|1e3" "--max-sleep|nan" \
+        "--seed|-1" "--seed|abc" "--seed|2147483648" "--name-prefix|" \
         "--name-prefix|$(printf 'n%.0s' {1..65})"
-    )
-    local case flag value
-    for case in "${cases[@]}"; do
-        flag=${case%%|*} value=${case#*|}
-        run_prog "$flag" "$value"
-        [[ $status == 2 ]] || fail "$flag '$value': exit status $status, expected 2"
-        [[ -z $output ]] || fail "$flag '$value': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "$flag '$value': expected one line on stderr: $stderr"
-        [[ $stderr == *"$flag"* ]] || fail "$flag '$value': message does not name the flag: $stderr"
-    done
 }
 
 @test "--min-sleep above --max-sleep, unknown flags, stray arguments: exit 2" {
@@ -248,26 +223,12 @@ stop_bg() {
     assert_equal "$output" ""
     [[ $stderr == *--min-sleep*--max-sleep* ]] || fail "message does not name both flags: $stderr"
 
-    local args
-    for args in "--bogus" "--count" "extra" "-x 1"; do
-        # shellcheck disable=SC2086 # split "-x 1" into two arguments
-        run_prog $args
-        [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"
-        [[ -z $output ]] || fail "'$args': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "'$args': expected one line on stderr: $stderr"
-        [[ $stderr == *"${args%% *}"* ]] || fail "'$args': message does not name it: $stderr"
-    done
+    assert_bad_command_lines "--bogus" "--count" "extra" "-x 1"
 }
 
 @test "a fork that fails (EAGAIN) stops and reaps the workers already started" {
-    local lib="$BATS_TEST_TMPDIR/fail_fork.so" forks="$BATS_TEST_TMPDIR/forks.txt"
-    cc -shared -fPIC -o "$lib" "$BATS_TEST_DIRNAME/fixtures/fail_fork.c" -ldl ||
-        fail "could not build the fork-failure library"
     # The workers would sleep 30 s: the run ends at once only if they are stopped.
-    # ASAN_OPTIONS: a sanitizer build must accept a library preloaded before it.
-    run --separate-stderr run_bounded env LD_PRELOAD="$lib" FAIL_FORK_AFTER=5 FAIL_FORK_LOG="$forks" \
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-        "$PROG" --count 20 --min-sleep 30 --max-sleep 30
+    run_prog_injected FAIL_FORK_AFTER=5 -- --count 20 --min-sleep 30 --max-sleep 30
     assert_failure 1
     [[ $stderr == *"fork for worker 6 of 20 failed: Resource temporarily unavailable"* ]] ||
         fail "no clear fork message: $stderr"
@@ -275,9 +236,7 @@ stop_bg() {
     refute_line --partial "Result of"
     refute_line "Main-Process Done."
     # The five workers it made are gone: not running, not zombies.
-    assert_equal "$(wc -l <"$forks")" 5
-    # shellcheck disable=SC2046 # one pid a word
-    assert_gone $(cat "$forks")
+    assert_forks_gone 5
 }
 
 @test "a worker killed by someone else: the parent says so and exits 1" {

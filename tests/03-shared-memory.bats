@@ -4,6 +4,7 @@
 
 # shellcheck disable=SC2154 # stderr, stderr_lines: set by bats' run
 load helpers
+# shellcheck disable=SC2034 # PROG is read by helpers.bash
 PROG=$(lesson 03-shared-memory/shared_counter)
 
 FINAL_RE='^Final data in parent process: ([0-9]+) \(expected ([0-9]+), lost (-?[0-9]+)\)$'
@@ -36,20 +37,6 @@ read_data_lines() {
 expected_names() {
     local from=${2:-1}
     seq "$from" "$1" | sed 's/^/Process-/' | sort
-}
-
-# Wait (bounded) until the background program has N children. The runs
-# used with it take seconds at least, so the workers are all there for a while.
-wait_for_children() {
-    local n=$1 waited=0 state
-    until (($(pgrep -c -P "$BG_PID") >= n)); do
-        if ! state=$(proc_state "$BG_PID") || [[ $state == Z ]]; then
-            fail "the program ended before $n workers were seen: $(cat "$BG_OUT")"
-        fi
-        ((waited < 200)) || fail "the program did not start $n workers within 10 s"
-        sleep 0.05
-        waited=$((waited + 1))
-    done
 }
 
 @test "the default run is the seed: 9 data lines, then the Final line, no lock" {
@@ -231,36 +218,17 @@ wait_for_children() {
 }
 
 @test "bad input exits 2 with one line naming the flag, and starts nothing" {
-    local -a cases=(
-        "--procs|0" "--procs|51" "--procs|-3" "--procs|abc" "--procs|9x" "--procs|"
-        "--iters|0" "--iters|10000001" "--iters|1e5" "--iters|-1" "--iters| 5"
+    assert_bad_values "--procs|0" "--procs|51" "--procs|-3" "--procs|abc" "--procs|9x" "--procs|" \
+        "--iters|0" "--iters|10000001" "--iters|1e5" "--iters|-1" "--iters| 5" \
         "--lock|spin" "--lock|" "--lock|Mutex"
-    )
-    local case flag value
-    for case in "${cases[@]}"; do
-        flag=${case%%|*} value=${case#*|}
-        run_prog "$flag" "$value"
-        [[ $status == 2 ]] || fail "$flag '$value': exit status $status, expected 2"
-        [[ -z $output ]] || fail "$flag '$value': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "$flag '$value': expected one line on stderr: $stderr"
-        [[ $stderr == *"$flag"* ]] || fail "$flag '$value': message does not name the flag: $stderr"
-    done
     run_prog --lock spin
     [[ $stderr == *"none, mutex, semaphore, atomic, all"* ]] || fail "modes not listed: $stderr"
 }
 
 @test "unknown flags, missing values and impossible combinations: exit 2" {
-    local -a args
-    for args in "--bogus" "--procs" "--lock" "extra" "--die-holding-lock" \
+    assert_bad_command_lines "--bogus" "--procs" "--lock" "extra" "--die-holding-lock" \
         "--die-holding-lock --lock semaphore" "--die-holding-lock --lock mutex --procs 1" \
-        "--die-holding-lock --lock mutex --private"; do
-        # shellcheck disable=SC2086 # one word per argument
-        run_prog $args
-        [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"
-        [[ -z $output ]] || fail "'$args': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "'$args': expected one line on stderr: $stderr"
-        [[ $stderr == *"${args%% *}"* ]] || fail "'$args': message does not name it: $stderr"
-    done
+        "--die-holding-lock --lock mutex --private"
 }
 
 @test "the shared memory is an anonymous mapping: no named object exists" {
@@ -325,21 +293,13 @@ $maps"
 }
 
 @test "a fork that fails (EAGAIN) stops and reaps the workers waiting at the gate" {
-    local lib="$BATS_TEST_TMPDIR/fail_fork.so"
-    cc -shared -fPIC -o "$lib" "$BATS_TEST_DIRNAME/fixtures/fail_fork.c" -ldl ||
-        fail "could not build the fork-failure library"
     # The 5 workers started wait at the start gate for ever unless stopped.
-    # Output to files, not to `run`'s pipe: a forgotten worker would hold
-    # the pipe open and hang the test instead of failing it.
-    local out="$BATS_TEST_TMPDIR/out" err="$BATS_TEST_TMPDIR/err" status=0
-    timeout -k 2 20 env LD_PRELOAD="$lib" FAIL_FORK_AFTER=5 \
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-        "$PROG" --procs 9 >"$out" 2>"$err" 3>&- || status=$?
-    assert_nothing_left
-    assert_equal "$status" 1
-    grep -qF "fork for Process-6 of 9 failed: Resource temporarily unavailable" "$err" ||
-        fail "no clear fork message: $(cat "$err")"
-    grep -qF "stopped and reaped the 5 worker(s) already started" "$err" ||
-        fail "no word on the workers stopped: $(cat "$err")"
-    ! grep -Eq "$DATA_RE|^Final" "$out" || fail "a worker counted or a Final line was printed: $(cat "$out")"
+    run_prog_injected FAIL_FORK_AFTER=5 -- --procs 9
+    assert_failure 1
+    [[ $stderr == *"fork for Process-6 of 9 failed: Resource temporarily unavailable"* ]] ||
+        fail "no clear fork message: $stderr"
+    [[ $stderr == *"stopped and reaped the 5 worker(s) already started"* ]] ||
+        fail "no word on the workers stopped: $stderr"
+    assert_forks_gone 5
+    refute_line --regexp "$DATA_RE|^Final"
 }

@@ -4,60 +4,8 @@
 
 # shellcheck disable=SC2154 # stderr and stderr_lines are set by bats' run
 load helpers
+# shellcheck disable=SC2034 # PROG is read by helpers.bash
 PROG=$(lesson 04-queue-reduction/queue_sum)
-
-# A preloaded library that makes mq_open or fork fail on demand, as on a
-# system without message queues or at a process limit.
-setup_file() {
-    cat >"$BATS_FILE_TMPDIR/inject.c" <<'EOF'
-#define _GNU_SOURCE /* RTLD_NEXT */
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <mqueue.h>
-#include <stdlib.h>
-#include <unistd.h>
-mqd_t mq_open(const char *name, int flags, ...)
-{
-    (void)name; (void)flags;
-    errno = ENOSYS;
-    return (mqd_t)-1;
-}
-pid_t fork(void)
-{
-    static long calls;
-    static pid_t (*real_fork)(void);
-    const char *after = getenv("FAIL_FORK_AFTER");
-    if (after && calls++ >= atol(after)) {
-        errno = EAGAIN;
-        return -1;
-    }
-    if (!real_fork)
-        *(void **)&real_fork = dlsym(RTLD_NEXT, "fork");
-    return real_fork();
-}
-EOF
-    cc -shared -fPIC -o "$BATS_FILE_TMPDIR/inject.so" "$BATS_FILE_TMPDIR/inject.c" -ldl
-    # Does a message queue of this name exist? Exit 0 yes, 1 no, 2 cannot tell.
-    cat >"$BATS_FILE_TMPDIR/mq_exists.c" <<'EOF'
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <fcntl.h>
-#include <mqueue.h>
-int main(int argc, char **argv)
-{
-    if (argc != 2)
-        return 2;
-    mqd_t q = mq_open(argv[1], O_RDONLY);
-    if (q != (mqd_t)-1) {
-        mq_close(q);
-        return 0;
-    }
-    return errno == ENOENT ? 1 : 2;
-}
-EOF
-    cc -o "$BATS_FILE_TMPDIR/mq_exists" "$BATS_FILE_TMPDIR/mq_exists.c" -lrt
-}
 
 # Check the output of a successful run of W workers counting to C each.
 assert_sum_story() {
@@ -97,22 +45,12 @@ assert_queue_gone() {
     local name status=0
     name=$(sed -n 's|^Queue: POSIX message queue \(/[^ ]*\) .*|\1|p' "$BG_OUT")
     [[ -n $name ]] || fail "no queue name in the output: $(cat "$BG_OUT")"
-    "$BATS_FILE_TMPDIR/mq_exists" "$name" || status=$?
+    "$(fixture mq_exists)" "$name" || status=$?
     case $status in
     0) fail "message queue $name was left behind" ;;
     1) ;;
     *) fail "cannot tell whether message queue $name exists" ;;
     esac
-}
-
-# Wait until the background program has N children (bounded).
-wait_for_children() {
-    local n=$1 waited=0
-    until (($(pgrep -c -P "$BG_PID") >= n)); do
-        ((waited < 200)) || fail "the program did not start $n workers within 10 s"
-        sleep 0.05
-        waited=$((waited + 1))
-    done
 }
 
 @test "with no flags it is the seed's example: 5 workers x 100,000,000" {
@@ -163,7 +101,7 @@ wait_for_children() {
 }
 
 @test "a worker's two lines and every other line are whole when stdout is a pipe" {
-    run bash -c '"$1" --workers 8 --count 100000 | cat' _ "$PROG"
+    run_piped --workers 8 --count 100000
     assert_sum_story 8 100000
     local dups # every "Result: 100000" is the same line; all others are unique
     dups=$(grep -v '^Result: ' <<<"$output" | sort | uniq -d)
@@ -298,7 +236,7 @@ wait_for_children() {
 }
 
 @test "no message queues on this system: a clear message, exit 1, nothing started" {
-    LD_PRELOAD="$BATS_FILE_TMPDIR/inject.so" run_prog --queue mqueue --count 10
+    run_prog_injected FAIL_MQ_OPEN=1 -- --queue mqueue --count 10
     assert_equal "$status" 1
     assert_equal "${#stderr_lines[@]}" 1
     assert_regex "$stderr" 'not available.*--queue pipe'
@@ -306,11 +244,11 @@ wait_for_children() {
 }
 
 @test "fork fails after 2 workers: a clear message, the 2 are stopped, exit 1" {
-    FAIL_FORK_AFTER=2 LD_PRELOAD="$BATS_FILE_TMPDIR/inject.so" run_prog --workers 5 --count 1000000000000
+    run_prog_injected FAIL_FORK_AFTER=2 -- --workers 5 --count 1000000000000
     assert_equal "$status" 1
     assert_regex "$stderr" 'fork.*Resource temporarily unavailable'
     refute_line --partial "Total Count"
-    assert_nothing_left
+    assert_forks_gone 2
 }
 
 @test "--help prints usage on stdout and exits 0" {
@@ -328,30 +266,12 @@ wait_for_children() {
 }
 
 @test "bad input exits 2 with one line naming the flag, and starts nothing" {
-    local -a cases=(
-        "--workers|0" "--workers|1025" "--workers|abc" "--workers|2x" "--workers|" "--workers|-1"
-        "--count|-1" "--count|1e3" "--count|1000000000001" "--count|0x10" "--count| 5"
-        "--queue|fifo" "--queue|" "--order|sideways" "--item-bytes|31" "--item-bytes|16777217"
-        "--watchdog|0" "--watchdog|-1" "--watchdog|soon" "--watchdog|4000"
-    )
-    local case flag value
-    for case in "${cases[@]}"; do
-        flag=${case%%|*} value=${case#*|}
-        run_prog "$flag" "$value"
-        [[ $status == 2 ]] || fail "$flag '$value': exit status $status, expected 2"
-        [[ -z $output ]] || fail "$flag '$value': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "$flag '$value': expected one line on stderr: $stderr"
-        [[ $stderr == *"$flag"* ]] || fail "$flag '$value': message does not name the flag: $stderr"
-    done
+    assert_bad_values "--workers|0" "--workers|1025" "--workers|abc" "--workers|2x" "--workers|" \
+        "--workers|-1" "--count|-1" "--count|1e3" "--count|1000000000001" "--count|0x10" \
+        "--count| 5" "--queue|fifo" "--queue|" "--order|sideways" "--item-bytes|31" \
+        "--item-bytes|16777217" "--watchdog|0" "--watchdog|-1" "--watchdog|soon" "--watchdog|4000"
 }
 
 @test "an unknown flag, a flag without its value, --item-bytes with mqueue: exit 2" {
-    local args
-    for args in "--bogus" "--count" "extra" "--queue mqueue --item-bytes 100"; do
-        # shellcheck disable=SC2086 # split into arguments
-        run_prog $args
-        [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"
-        [[ -z $output ]] || fail "'$args': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "'$args': expected one line on stderr: $stderr"
-    done
+    assert_bad_command_lines "--bogus" "--count" "extra" "--queue mqueue --item-bytes 100"
 }

@@ -6,6 +6,7 @@
 
 # shellcheck disable=SC2154 # stderr, stderr_lines: set by bats' run
 load helpers
+# shellcheck disable=SC2034 # PROG is read by helpers.bash
 PROG=$(lesson 05-process-vs-thread/proc_vs_thread)
 
 # Small settings: quick, also under a sanitizer.
@@ -18,13 +19,6 @@ cell() {
     line=$(grep -E "^\| $row \| " <<<"$output") || fail "no table row $row in:
 $output"
     awk -F'|' -v n="$((n + 1))" '{ gsub(/^ +| +$/, "", $n); print $n }' <<<"$line"
-}
-
-# Zombies named proc_vs_thread that PID 1 has adopted: a parent that dies without
-# reaping its children leaves them, and assert_nothing_left cannot see them
-# (a zombie has no environment, and its parent is no longer ours).
-orphan_zombies() {
-    ps -eo stat=,ppid=,comm= | awk '$1 ~ /^Z/ && $2 == 1 && $3 == "proc_vs_thread"' | wc -l
 }
 
 @test "the table has the header, a separator and 8 numbered rows with 4 cells each" {
@@ -132,7 +126,7 @@ orphan_zombies() {
 }
 
 @test "no line is duplicated or torn when stdout is a pipe" {
-    run bash -c '"$1" "${@:2}" | cat' _ "$PROG" "${QUICK[@]}"
+    run_piped "${QUICK[@]}"
     assert_success
     assert_no_duplicate_lines
     assert_equal "$(grep -c '^proc_vs_thread: pid ' <<<"$output")" 1
@@ -154,27 +148,11 @@ orphan_zombies() {
 }
 
 @test "bad input exits 2 with one line naming the flag, and starts nothing" {
-    local -a cases=(
-        "--count|0" "--count|100001" "--count|abc" "--count|-5" "--count|1.5" "--count|"
-        "--threads|1" "--threads|65" "--buffer-mb|0" "--buffer-mb|2048" "--buffer-mb|8M"
-        "--zombie-threads|0" "--zombie-threads|65" "--zombie-hold|-1" "--zombie-hold|soon"
+    assert_bad_values "--count|0" "--count|100001" "--count|abc" "--count|-5" "--count|1.5" \
+        "--count|" "--threads|1" "--threads|65" "--buffer-mb|0" "--buffer-mb|2048" "--buffer-mb|8M" \
+        "--zombie-threads|0" "--zombie-threads|65" "--zombie-hold|-1" "--zombie-hold|soon" \
         "--zombie-hold|4000"
-    )
-    local case flag value
-    for case in "${cases[@]}"; do
-        flag=${case%%|*} value=${case#*|}
-        run_prog "$flag" "$value"
-        [[ $status == 2 ]] || fail "$flag '$value': exit status $status, expected 2"
-        [[ -z $output ]] || fail "$flag '$value': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "$flag '$value': expected one line on stderr: $stderr"
-        [[ $stderr == *"$flag"* ]] || fail "$flag '$value': message does not name the flag: $stderr"
-    done
-    local args
-    for args in "--bogus" "--count" "extra"; do
-        run_prog "$args"
-        [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"
-        [[ $stderr == *"$args"* ]] || fail "'$args': message does not name it: $stderr"
-    done
+    assert_bad_command_lines "--bogus" "--count" "extra"
 }
 
 @test "Ctrl-C (SIGINT to the process group) while processes are created leaves nothing behind" {
@@ -202,19 +180,10 @@ orphan_zombies() {
 }
 
 @test "a fork that fails (EAGAIN) gives a clear message and exit status 1, and leaves nothing" {
-    local lib="$BATS_TEST_TMPDIR/fail_fork.so" forks="$BATS_TEST_TMPDIR/forks.txt" pid
-    cc -shared -fPIC -o "$lib" "$BATS_TEST_DIRNAME/fixtures/fail_fork.c" -ldl ||
-        fail "could not build the fork-failure library"
     # Sections 1, 2 and 4 fork once each; the 4th fork is the first of section 5.
-    # ASAN_OPTIONS: a sanitizer build must accept a library preloaded before it.
-    run --separate-stderr timeout -k 2 20 env LD_PRELOAD="$lib" FAIL_FORK_AFTER=3 FAIL_FORK_LOG="$forks" \
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-        "$PROG" "${QUICK[@]}"
+    run_prog_injected FAIL_FORK_AFTER=3 -- "${QUICK[@]}"
     assert_failure 1
     [[ $stderr == *"fork: Resource temporarily unavailable"* ]] || fail "no clear fork message: $stderr"
     refute_line --regexp '^\| 1 \| '
-    assert_equal "$(wc -l <"$forks")" 3
-    while read -r pid; do
-        ! proc_state "$pid" >/dev/null || fail "child $pid is still there"
-    done <"$forks"
+    assert_forks_gone 3
 }

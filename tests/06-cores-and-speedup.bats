@@ -7,6 +7,7 @@
 
 # shellcheck disable=SC2154 # stderr, stderr_lines: set by bats' run
 load helpers
+# shellcheck disable=SC2034 # PROG is read by helpers.bash
 PROG=$(lesson 06-cores-and-speedup/speedup)
 
 # A table row: cores, workers, time, speedup, efficiency, busy cores.
@@ -25,23 +26,6 @@ table_rows() {
         [[ $line =~ $ROW ]] && printf '%s\n' "$line"
     done
     return 0
-}
-
-# Wait (bounded) until the background program has N children.
-wait_for_children() {
-    local n=$1 waited=0
-    until (($(pgrep -P "$BG_PID" | wc -l) >= n)); do
-        ((waited < 200)) || fail "fewer than $n workers started: $(cat "$BG_OUT")"
-        sleep 0.05
-        waited=$((waited + 1))
-    done
-}
-
-# Zombies named speedup that PID 1 has adopted: a parent that dies without
-# reaping its children leaves them, and assert_nothing_left cannot see them
-# (a zombie has no environment, and its parent is no longer ours).
-orphan_zombies() {
-    ps -eo stat=,ppid=,comm= | awk '$1 ~ /^Z/ && $2 == 1 && $3 == "speedup"' | wc -l
 }
 
 @test "the table: a row per run, 1-worker rows at 1.00x, efficiency = speedup / workers" {
@@ -133,7 +117,7 @@ orphan_zombies() {
 }
 
 @test "no line is duplicated or torn when stdout is a pipe" {
-    run bash -c '"$1" --work 10 --max-workers 3 | cat' _ "$PROG"
+    run_piped --work 10 --max-workers 3
     assert_success
     assert_no_duplicate_lines
     assert_equal "$(grep -c '^run: ' <<<"$output")" 6
@@ -153,26 +137,10 @@ orphan_zombies() {
 }
 
 @test "bad input exits 2 with one line naming the flag, and starts nothing" {
-    local -a cases=(
-        "--work|0" "--work|100001" "--work|abc" "--work|-3" "--work|1.5" "--work|"
-        "--max-workers|0" "--max-workers|65" "--repeat|0" "--repeat|21"
-        "--cores|two" "--cores|" "--cpu|-1" "--cpu|99999" "--cpu|1023"
-    )
-    local case flag value
-    for case in "${cases[@]}"; do
-        flag=${case%%|*} value=${case#*|}
-        run_prog "$flag" "$value"
-        [[ $status == 2 ]] || fail "$flag '$value': exit status $status, expected 2"
-        [[ -z $output ]] || fail "$flag '$value': printed on stdout: $output"
-        [[ ${#stderr_lines[@]} == 1 ]] || fail "$flag '$value': expected one line on stderr: $stderr"
-        [[ $stderr == *"$flag"* ]] || fail "$flag '$value': message does not name the flag: $stderr"
-    done
-    local args
-    for args in "--bogus" "--work" "extra"; do
-        run_prog "$args"
-        [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"
-        [[ $stderr == *"$args"* ]] || fail "'$args': message does not name it: $stderr"
-    done
+    assert_bad_values "--work|0" "--work|100001" "--work|abc" "--work|-3" "--work|1.5" "--work|" \
+        "--max-workers|0" "--max-workers|65" "--repeat|0" "--repeat|21" "--cores|two" "--cores|" \
+        "--cpu|-1" "--cpu|99999" "--cpu|1023"
+    assert_bad_command_lines "--bogus" "--work" "extra"
 }
 
 @test "a worker killed by someone else: the program says so and exits 1" {
@@ -186,7 +154,7 @@ orphan_zombies() {
 }
 
 @test "Ctrl-C (SIGINT to the process group) while workers compute leaves nothing behind" {
-    local orphans workers pid
+    local orphans workers
     orphans=$(orphan_zombies)
     start_bg --work 100000 --max-workers 3 --cores all
     wait_for_children 1
@@ -195,14 +163,13 @@ orphan_zombies() {
     wait_bg 10
     assert_equal "$BG_STATUS" 130
     assert_nothing_left
-    for pid in $workers; do
-        ! proc_state "$pid" >/dev/null || fail "worker $pid is still there: $(ps -o pid,ppid,stat,comm -p "$pid")"
-    done
+    # shellcheck disable=SC2086 # one pid a word
+    assert_gone $workers
     assert_equal "$(orphan_zombies)" "$orphans"
 }
 
 @test "SIGTERM to the parent alone while workers compute leaves nothing behind" {
-    local orphans workers pid
+    local orphans workers
     orphans=$(orphan_zombies)
     start_bg --work 100000 --max-workers 3 --cores one
     wait_for_children 1
@@ -211,26 +178,16 @@ orphan_zombies() {
     wait_bg 10
     assert_equal "$BG_STATUS" 143
     assert_nothing_left
-    for pid in $workers; do
-        ! proc_state "$pid" >/dev/null || fail "worker $pid is still there: $(ps -o pid,ppid,stat,comm -p "$pid")"
-    done
+    # shellcheck disable=SC2086 # one pid a word
+    assert_gone $workers
     assert_equal "$(orphan_zombies)" "$orphans"
 }
 
 @test "a fork that fails (EAGAIN): a clear message, exit 1, every worker reaped" {
-    local lib="$BATS_TEST_TMPDIR/fail_fork.so" forks="$BATS_TEST_TMPDIR/forks.txt" pid
-    cc -shared -fPIC -o "$lib" "$BATS_TEST_DIRNAME/fixtures/fail_fork.c" -ldl ||
-        fail "could not build the fork-failure library"
     # Run 1 forks its 1 worker; run 2 forks one, then the next fork fails.
-    # ASAN_OPTIONS: a sanitizer build must accept a library preloaded before it.
-    run --separate-stderr timeout -k 2 20 env LD_PRELOAD="$lib" FAIL_FORK_AFTER=2 FAIL_FORK_LOG="$forks" \
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-        "$PROG" --work 30 --max-workers 2 --cores one
+    run_prog_injected FAIL_FORK_AFTER=2 -- --work 30 --max-workers 2 --cores one
     assert_failure 1
     [[ $stderr == *"fork: Resource temporarily unavailable"* ]] || fail "no clear fork message: $stderr"
     refute_line --regexp '^every run combined'
-    assert_equal "$(wc -l <"$forks")" 2
-    while read -r pid; do
-        ! proc_state "$pid" >/dev/null || fail "worker $pid is still there"
-    done <"$forks"
+    assert_forks_gone 2
 }

@@ -101,13 +101,19 @@ start_bg() {
 }
 
 # Poll, every 50 ms, until the command "$@" succeeds; fail after LIMIT
-# seconds with "timed out: WHAT" and the program's output so far.
+# seconds, or as soon as the background program has ended without it,
+# with "WHAT" and the program's output so far.
 wait_until() {
     local limit=$1 what=$2 waited=0
     shift 2
     until "$@"; do
+        if ! bg_running; then
+            "$@" && return 0 # it may have happened just before the end
+            fail "the program ended, but $what; its output:
+$(cat "$BG_OUT" 2>/dev/null)"
+        fi
         if ((waited >= limit * 20)); then
-            fail "timed out after ${limit}s: $what; output was:
+            fail "after ${limit}s, $what; output so far:
 $(cat "$BG_OUT" 2>/dev/null)"
         fi
         sleep 0.05
@@ -115,14 +121,20 @@ $(cat "$BG_OUT" 2>/dev/null)"
     done
 }
 
+# Is the background program still running (not ended, not a zombie)?
+bg_running() {
+    local state
+    state=$(proc_state "$BG_PID") && [[ $state != Z ]]
+}
+
 # Wait until $BG_OUT has a line matching the extended regex $1 (bounded).
 wait_for_line() {
-    wait_until "${2:-10}" "no line matching '$1'" grep -Eq -- "$1" "$BG_OUT"
+    wait_until "${2:-10}" "no line matches '$1'" grep -Eq -- "$1" "$BG_OUT"
 }
 
 # Wait until the background program has at least $1 children (bounded).
 wait_for_children() {
-    wait_until "${2:-10}" "the program did not start $1 children" has_children "$1"
+    wait_until "${2:-10}" "it has fewer than $1 children" has_children "$1"
 }
 has_children() {
     (($(pgrep -c -P "$BG_PID") >= $1))
@@ -131,8 +143,8 @@ has_children() {
 # Wait until the background program has ended (bounded); its exit status
 # goes to $BG_STATUS. A program that does not end is killed and fails.
 wait_bg() {
-    local limit=${1:-10} waited=0 state
-    while state=$(proc_state "$BG_PID") && [[ $state != Z ]]; do
+    local limit=${1:-10} waited=0
+    while bg_running; do
         if ((waited >= limit * 20)); then
             kill -KILL -- "-$BG_PID" 2>/dev/null
             fail "program still running ${limit}s after it was told to stop"
@@ -179,4 +191,103 @@ assert_no_duplicate_lines() {
     dups=$(printf '%s\n' "$output" | sort | uniq -d)
     [[ -z $dups ]] || fail "lines printed more than once:
 $dups"
+}
+
+# Zombies named $1 (default: the program's name) that PID 1 has adopted.
+# A parent that dies without reaping leaves them, and the end-of-test check
+# cannot see them (no environment, and their parent is no longer ours), so
+# signal tests compare this count before and after.
+orphan_zombies() {
+    local name=${1:-${PROG##*/}}
+    ps -eo stat=,ppid=,comm= | awk -v name="${name:0:15}" '$1 ~ /^Z/ && $2 == 1 && $3 == name' | wc -l
+}
+
+# Run the program with its stdout into a pipe, as `prog | cat` does; sets
+# $status, $output, $lines, $stderr and $stderr_lines like run_prog. A child the program leaks would
+# keep the pipe open for ever: it is found and stopped (and the test
+# failed) as soon as the program itself has ended.
+run_piped() {
+    local out="$BATS_TEST_TMPDIR/piped.out" err="$BATS_TEST_TMPDIR/piped.err"
+    local pipe="$BATS_TEST_TMPDIR/pipe" reader
+    rm -f "$pipe"
+    mkfifo "$pipe"
+    env -u KIT_TEST_TAG cat <"$pipe" >"$out" 3>&- &
+    reader=$!
+    status=0
+    timeout -k 2 "${KIT_RUN_TIMEOUT:-20}" "$PROG" "$@" >"$pipe" 2>"$err" </dev/null 3>&- ||
+        status=$?
+    assert_nothing_left
+    wait "$reader"
+    output=$(<"$out") stderr=$(<"$err")
+    mapfile -t lines <<<"$output"
+    mapfile -t stderr_lines <<<"$stderr"
+    [[ -n $stderr ]] || stderr_lines=()
+}
+
+# Each argument is "FLAG|VALUE": the program run with that flag and value
+# must exit 2, print nothing on stdout, and one line on stderr naming FLAG.
+assert_bad_values() {
+    local case flag value
+    for case in "$@"; do
+        flag=${case%%|*} value=${case#*|}
+        run_prog "$flag" "$value"
+        [[ $status == 2 ]] || fail "$flag '$value': exit status $status, expected 2"
+        [[ -z $output ]] || fail "$flag '$value': printed on stdout: $output"
+        [[ ${#stderr_lines[@]} == 1 ]] || fail "$flag '$value': expected one line on stderr: $stderr"
+        [[ $stderr == *"$flag"* ]] || fail "$flag '$value': message does not name the flag: $stderr"
+    done
+}
+
+# Each argument is a command line (split at spaces): it must exit 2, print
+# nothing on stdout, and one line on stderr naming its first word.
+assert_bad_command_lines() {
+    local args
+    for args in "$@"; do
+        # shellcheck disable=SC2086 # split "-x 1" into two arguments
+        run_prog $args
+        [[ $status == 2 ]] || fail "'$args': exit status $status, expected 2"
+        [[ -z $output ]] || fail "'$args': printed on stdout: $output"
+        [[ ${#stderr_lines[@]} == 1 ]] || fail "'$args': expected one line on stderr: $stderr"
+        [[ $stderr == *"${args%% *}"* ]] || fail "'$args': message does not name it: $stderr"
+    done
+}
+
+# Build tests/fixtures/NAME.c once per test file and print the result's
+# path; NAME.so builds a shared library for LD_PRELOAD.
+fixture() {
+    local name=$1 built="$BATS_FILE_TMPDIR/$1"
+    [[ -e $built ]] && { printf '%s\n' "$built"; return 0; }
+    if [[ $name == *.so ]]; then
+        cc -shared -fPIC -o "$built" "$BATS_TEST_DIRNAME/fixtures/${name%.so}.c" -ldl
+    else
+        cc -o "$built" "$BATS_TEST_DIRNAME/fixtures/$name.c" -lrt
+    fi >&2 || fail "cannot build the test fixture $name"
+    printf '%s\n' "$built"
+}
+
+# run_prog, with system calls failing as the variables say (FAIL_FORK_AFTER=K,
+# FAIL_MQ_OPEN=1; see tests/fixtures/inject_failures.c). The pid of every
+# child made goes to $FORKS, one a line.
+#   run_prog_injected FAIL_FORK_AFTER=5 -- --count 20
+run_prog_injected() {
+    local -a vars=()
+    while [[ $1 != -- ]]; do
+        vars+=("$1")
+        shift
+    done
+    shift
+    FORKS="$BATS_TEST_TMPDIR/forks.txt"
+    : >"$FORKS"
+    local lib
+    lib=$(fixture inject_failures.so)
+    # ASAN_OPTIONS: a sanitizer build must accept a library preloaded before it.
+    run --separate-stderr run_bounded env LD_PRELOAD="$lib" FAIL_FORK_LOG="$FORKS" "${vars[@]}" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$PROG" "$@"
+}
+
+# After run_prog_injected: exactly N children were made, and all are gone.
+assert_forks_gone() {
+    assert_equal "$(wc -l <"$FORKS")" "$1"
+    # shellcheck disable=SC2046 # one pid a word
+    assert_gone $(cat "$FORKS")
 }
