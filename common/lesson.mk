@@ -7,6 +7,7 @@
 #     DEMO_ARGS := --sleep 1
 #     include ../../common/lesson.mk
 #
+# TITLE is plain text for the demo's banner (no double quotes or $).
 # Optional: LDLIBS (e.g. -pthread), EXTRA_SRCS.
 #
 # KIT_CFLAGS are the kit's rules and always apply; CC and CFLAGS are yours
@@ -27,7 +28,7 @@ $(PROG): $(SRCS) $(COMMON)/kit.h $(COMMON)/lesson.mk Makefile
 	    && mv -f $@.tmp$$$$ $@
 
 demo: $(PROG)
-	@printf '\n=== %s: ./%s %s ===\n' '$(TITLE)' '$(PROG)' '$(DEMO_ARGS)'
+	@printf '\n=== %s: ./%s %s ===\n' "$(TITLE)" "$(PROG)" "$(DEMO_ARGS)"
 	@./$(PROG) $(DEMO_ARGS)
 
 clean:
