@@ -6,10 +6,10 @@
  *   Process(name=str(i), target=worker,       fork(); the child runs worker()
  *           args=(i, 100000000, q)).start()
  *   for i in range(baseNum): sub_total += 1   count_to(): a real loop, one add per step
- *   q.put(sub_total)                          one write(2) of a fixed record, or mq_send()
+ *   q.put(sub_total)                          put(): write(2) of fixed-size pieces, or mq_send()
  *   process.join()                            waitpid(), with a watchdog for the deadlock
  *   q.put('exit')                             a record of kind RECORD_EXIT: the sentinel
- *   q.get()                                   read(2) of one record, or mq_receive()
+ *   q.get()                                   get(): read(2) of one piece, or mq_receive()
  *   time.time() - start_time                  now_seconds() (CLOCK_MONOTONIC)
  *
  * Run:   make && ./queue_sum                 the seed: 5 workers x 100,000,000
@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <mqueue.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,8 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAX_WORKERS = 1024, MAX_ITEM_BYTES = 16 * 1024 * 1024 };
-enum { EXIT_DEADLOCK = 3 };
+enum { MAX_WORKERS = 1024, MAX_ITEM_BYTES = 16 * 1024 * 1024, EXIT_DEADLOCK = 3 };
 
 enum queue_kind { QUEUE_PIPE, QUEUE_MQUEUE };
 enum order { JOIN_THEN_DRAIN, DRAIN_THEN_JOIN };
@@ -58,47 +56,42 @@ struct options {
     double watchdog;
 };
 
-/* What goes through the queue: a fixed-size record. Python pickles any
- * object; C sends plain bytes, so both sides agree on this layout. */
-enum { RECORD_RESULT = 1, RECORD_EXIT = 2 };
+/* What goes through the queue. Python pickles any object; C sends plain
+ * bytes, so both sides agree on this layout: four numbers, 32 bytes. */
+enum { RECORD_RESULT = 1, RECORD_EXIT = 2, RECORD_FILLER = 3 };
 struct record {
-    int32_t kind;       /* RECORD_RESULT, or RECORD_EXIT: the sentinel */
-    int32_t worker;     /* the worker's id, 0 .. workers-1 */
+    int64_t kind;   /* a result, the 'exit' sentinel, or filler (big items) */
+    int64_t worker; /* who sent it: 0 .. workers-1, or -1 for the parent */
     int64_t pid;
     int64_t subtotal;
-    int64_t item_bytes; /* the whole item: this record plus filler after it */
 };
 /* POSIX: a write of at most PIPE_BUF bytes to a pipe is atomic. It is
  * never split, and never mixed with another process's write. */
 static_assert(sizeof(struct record) <= PIPE_BUF, "a record must fit in one atomic pipe write");
 
-/* The queue, one of two kinds. */
+/* The queue. Everything on it travels in pieces of one size, each one
+ * write(2) (so at most PIPE_BUF) or one message: a record, then zeros. */
 struct queue {
     enum queue_kind kind;
-    int rd, wr;            /* the pipe's ends; -1 once closed */
-    int lock_rd, lock_wr;  /* a pipe holding one byte: the write lock for big items */
+    int rd, wr;     /* the pipe's ends */
     mqd_t mq;
-    long capacity;         /* how many messages the message queue holds */
-    char name[64];         /* the message queue's name, for the story only */
+    char name[64];  /* the message queue's name, for the story only */
+    long capacity;  /* how many messages the message queue holds */
+    long piece;     /* bytes in one piece */
+    long pieces;    /* pieces in one worker's item */
 };
 
-/* What the parent knows about each worker. */
-struct worker {
-    pid_t pid;
-    bool counted; /* it said it has finished counting (see worker()) */
-    bool reaped;
-    int status;
-};
-
-/* Pids of the workers not yet reaped, for the stop-signal handler; 0 = none. */
+/* The workers' pids, 0 once reaped: the stop-signal handler reads them. */
 static volatile sig_atomic_t live_pid[MAX_WORKERS];
 static volatile sig_atomic_t started;
+static int reaped;             /* how many workers have been reaped */
+static bool a_worker_failed;   /* one was killed, or exited non-zero */
 
 /* ---- the work ------------------------------------------------------- */
 
 /* `for i in range(baseNum): sub_total += 1`, as real work. At -O2 a
  * compiler sees that this loop computes n and replaces it with `return n`
- * (see the README). The empty asm statement tells it "sum may have changed
+ * (see the README). The empty asm statement says "sum may have changed
  * here in a way you cannot see", so every add must really happen. It emits
  * no instruction and sum stays in a register: about one add per cycle. */
 static long long count_to(long n)
@@ -115,49 +108,11 @@ static long long count_to(long n)
 
 /* ---- the queue ------------------------------------------------------ */
 
-static void write_all(int fd, const void *buf, size_t len)
+/* Room for every result and the sentinel, but no more than Linux lets an
+ * ordinary user ask for (msg_max, 10 by default). With more workers, the
+ * seed's order deadlocks on a message queue too, and the watchdog says so. */
+static long mq_capacity(int workers)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            die_errno("write");
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Read exactly LEN bytes; false at end of file. */
-static bool read_all(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            die_errno("read");
-        if (n == 0)
-            return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* A message queue needs a name, like a file. This one is unique to the run
- * (pid and clock), created only if it does not exist (O_EXCL), readable
- * by us alone (0600), and unlinked at once: the queue itself lives on
- * while a descriptor is open, and fork() gives each worker a copy of the
- * descriptor. So no name is left behind, whatever happens next. */
-static void open_mqueue(struct queue *q, int workers)
-{
-    struct mq_attr attr = {0};
-    /* Room for every result and the sentinel, as far as the system allows
-     * ordinary users (Linux: msg_max, 10 by default). Past that, the
-     * seed's order deadlocks here too, and the watchdog says so. */
     long limit = 10;
     FILE *f = fopen("/proc/sys/fs/mqueue/msg_max", "r");
     if (f) {
@@ -165,35 +120,44 @@ static void open_mqueue(struct queue *q, int workers)
             limit = 10;
         fclose(f);
     }
-    attr.mq_maxmsg = workers + 1 < limit ? workers + 1 : limit;
+    return workers + 1 < limit ? workers + 1 : limit;
+}
+
+/* A message queue needs a name, like a file: this one is unique to the
+ * run, created only if it does not exist (O_EXCL), ours alone (0600), and
+ * unlinked at once. The queue lives on while a descriptor is open, and
+ * each worker inherits one from fork(): no name is left, whatever happens. */
+static void open_mqueue(struct queue *q, int workers)
+{
+    struct mq_attr attr = {0};
+    attr.mq_maxmsg = q->capacity = mq_capacity(workers);
     attr.mq_msgsize = sizeof(struct record);
-    q->capacity = attr.mq_maxmsg;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(q->name, sizeof q->name, "/queue_sum-%ld-%ld", (long)getpid(), (long)now.tv_nsec);
 
     block_stop_signals(); /* no Ctrl-C between mq_open and mq_unlink */
-    for (int attempt = 0;; attempt++) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(q->name, sizeof q->name, "/queue_sum-%ld-%ld",
-                 (long)getpid(), (long)ts.tv_nsec);
-        q->mq = mq_open(q->name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
-        if (q->mq != (mqd_t)-1)
-            break;
-        if (errno == EEXIST && attempt < 10)
-            continue;
-        if (errno == ENOSYS || errno == EACCES || errno == ENOENT)
-            die_errno("--queue mqueue: POSIX message queues are not available here "
-                      "(use --queue pipe); mq_open");
+    q->mq = mq_open(q->name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+    if (q->mq == (mqd_t)-1 && (errno == ENOSYS || errno == EACCES || errno == ENOENT))
+        die_errno("--queue mqueue: POSIX message queues are not available here "
+                  "(use --queue pipe); mq_open");
+    if (q->mq == (mqd_t)-1)
         die_errno("mq_open %s", q->name);
-    }
     if (mq_unlink(q->name) < 0)
         die_errno("mq_unlink %s", q->name);
     unblock_stop_signals();
 }
 
+/* An item of up to PIPE_BUF bytes is one piece. A bigger one is sent as
+ * pieces of PIPE_BUF bytes (rounded up): two workers' pieces may take
+ * turns in the pipe, but none is ever torn. (Python's Queue takes a lock
+ * instead, so that one writer at a time writes a whole item.) */
 static void open_queue(struct queue *q, const struct options *opt)
 {
     q->kind = opt->queue;
-    q->rd = q->wr = q->lock_rd = q->lock_wr = -1;
+    q->rd = q->wr = -1;
+    q->piece = opt->item_bytes < PIPE_BUF ? opt->item_bytes : PIPE_BUF;
+    q->pieces = (opt->item_bytes + q->piece - 1) / q->piece;
     if (q->kind == QUEUE_MQUEUE) {
         open_mqueue(q, opt->workers);
         return;
@@ -203,114 +167,76 @@ static void open_queue(struct queue *q, const struct options *opt)
         die_errno("pipe");
     q->rd = fds[0];
     q->wr = fds[1];
-    /* Items bigger than PIPE_BUF are written in pieces, and two workers'
-     * pieces could mix. Python's Queue takes a lock around each write;
-     * here the lock is a pipe holding one byte: read it to take the lock,
-     * write it back to give it up. */
-    if (opt->item_bytes > PIPE_BUF) {
-        if (pipe(fds) < 0)
-            die_errno("pipe");
-        q->lock_rd = fds[0];
-        q->lock_wr = fds[1];
-        write_all(q->lock_wr, "L", 1);
-    }
 }
 
-static void close_fd(int *fd)
+/* One piece: a single write(2) of the record and zeros after it, or a
+ * single message. Returns 0, or -1 with errno set. */
+static int put_piece(struct queue *q, const struct record *r)
 {
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
+    static char piece[PIPE_BUF];
+    memcpy(piece, r, sizeof *r);
+    if (q->kind == QUEUE_MQUEUE)
+        return mq_send(q->mq, piece, sizeof *r, 0);
+    return write(q->wr, piece, (size_t)q->piece) == q->piece ? 0 : -1;
 }
 
-/* q.put(): one item, the record followed by filler up to ITEM_BYTES. */
+/* q.put(): the item's filler pieces first, the record with the result last. */
 static void put(struct queue *q, const struct record *r)
 {
-    if (q->kind == QUEUE_MQUEUE) {
-        while (mq_send(q->mq, (const char *)r, sizeof *r, 0) < 0)
-            if (errno != EINTR)
-                die_errno("mq_send");
-        return;
-    }
-    size_t len = (size_t)r->item_bytes;
-    char *item = calloc(1, len);
-    if (!item)
-        die_errno("calloc %zu bytes", len);
-    memcpy(item, r, sizeof *r);
-    if (q->lock_rd < 0) {
-        write_all(q->wr, item, len); /* <= PIPE_BUF: one atomic write */
-    } else {
-        char token;
-        if (!read_all(q->lock_rd, &token, 1))
-            die_errno("lock pipe closed");
-        write_all(q->wr, item, len);
-        write_all(q->lock_wr, &token, 1);
-    }
-    free(item);
+    struct record filler = {.kind = RECORD_FILLER, .worker = r->worker, .pid = r->pid};
+    for (long k = 1; k < q->pieces; k++)
+        if (put_piece(q, &filler) < 0)
+            die_errno("put");
+    if (put_piece(q, r) < 0)
+        die_errno("put");
 }
 
-/* q.get(): the next record, skipping its filler. Waits at most TIMEOUT
- * seconds (< 0: for ever). Returns 1 for a record, 0 when the time is up,
- * -1 at end of file (every write end of the pipe is closed). */
+/* q.get(): the next record, skipping filler. On the message queue it
+ * waits at most TIMEOUT seconds (< 0: for ever); on the pipe until a piece
+ * comes, or the end of the pipe (every write end closed). Returns 1 for a
+ * record, 0 when the time is up or a signal came, -1 at the end. */
 static int get(struct queue *q, struct record *r, double timeout)
 {
     if (q->kind == QUEUE_MQUEUE) {
+        struct timespec until; /* mq_timedreceive wants a time on CLOCK_REALTIME */
+        clock_gettime(CLOCK_REALTIME, &until);
+        long ns = until.tv_nsec + (long)(timeout * 1e9);
+        until.tv_sec += ns / 1000000000L;
+        until.tv_nsec = ns % 1000000000L;
         ssize_t n;
-        if (timeout < 0) {
+        if (timeout < 0)
             n = mq_receive(q->mq, (char *)r, sizeof *r, NULL);
-        } else {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until); /* mq_timedreceive's clock */
-            long ns = until.tv_nsec + (long)(timeout * 1e9);
-            until.tv_sec += ns / 1000000000L;
-            until.tv_nsec = ns % 1000000000L;
+        else
             n = mq_timedreceive(q->mq, (char *)r, sizeof *r, NULL, &until);
-        }
-        if (n < 0 && (errno == ETIMEDOUT || errno == EINTR))
-            return 0;
-        if (n < 0)
+        if (n < 0 && errno != ETIMEDOUT && errno != EINTR)
             die_errno("mq_receive");
-        if ((size_t)n != sizeof *r) {
-            warn_msg("mq_receive: a message of %zd bytes, expected %zu", n, sizeof *r);
-            exit(1);
-        }
-        return 1;
+        return n < 0 ? 0 : 1;
     }
-    if (timeout >= 0) {
-        struct pollfd p = {.fd = q->rd, .events = POLLIN};
-        int ready = poll(&p, 1, (int)(timeout * 1000));
-        if (ready < 0 && errno != EINTR)
-            die_errno("poll");
-        if (ready <= 0)
-            return 0;
-    }
-    if (!read_all(q->rd, r, sizeof *r))
-        return -1;
-    char skip[4096];
-    for (int64_t left = r->item_bytes - (int64_t)sizeof *r; left > 0;) {
-        size_t n = left < (int64_t)sizeof skip ? (size_t)left : sizeof skip;
-        if (!read_all(q->rd, skip, n))
-            return -1;
-        left -= (int64_t)n;
-    }
+    char piece[PIPE_BUF];
+    do {
+        /* Each piece went in with one atomic write: one read gets it whole. */
+        ssize_t n = read(q->rd, piece, (size_t)q->piece);
+        if (n < 0 && errno != EINTR)
+            die_errno("read");
+        if (n <= 0)
+            return n < 0 ? 0 : -1;
+        assert(n == q->piece);
+        memcpy(r, piece, sizeof *r);
+    } while (r->kind == RECORD_FILLER);
     return 1;
 }
 
 /* ---- the workers ---------------------------------------------------- */
 
-/* The child's whole life: count, put the sub-total on the queue, print.
- * Before it puts, it writes its id to STATUS_FD: "counting done". That lets
- * the parent's watchdog tell a worker still counting from one stuck in put. */
-static noreturn void worker(int id, long count, struct queue *q, int status_fd, long item_bytes)
+/* The child's whole life: count, close COUNTING_FD (this tells the parent's
+ * watchdog "I have finished counting"), put the sub-total on the queue. */
+static noreturn void worker(int id, long count, struct queue *q, int counting_fd)
 {
     pid_t pid = getpid();
     long long sub_total = count_to(count);
+    close(counting_fd);
 
-    int32_t me = id;
-    write_all(status_fd, &me, sizeof me);
-
-    struct record r = {.kind = RECORD_RESULT, .worker = id, .pid = pid,
-                       .subtotal = sub_total, .item_bytes = item_bytes};
+    struct record r = {.kind = RECORD_RESULT, .worker = id, .pid = pid, .subtotal = sub_total};
     put(q, &r);
 
     /* Both lines in one write(2): they stay together in the output. */
@@ -332,8 +258,7 @@ static void stop_workers(void)
         }
 }
 
-static void start_workers(struct worker *ws, const struct options *opt,
-                          struct queue *q, int status[2])
+static void start_workers(const struct options *opt, struct queue *q, int counting[2])
 {
     for (int i = 0; i < opt->workers; i++) {
         block_stop_signals(); /* until live_pid[i] is recorded */
@@ -346,62 +271,42 @@ static void start_workers(struct worker *ws, const struct options *opt,
         }
         if (pid == 0) {
             child_default_signals();
-            /* Close the ends this worker never uses. With the read end
-             * closed, a worker whose parent has died gets EPIPE instead of
-             * waiting for ever on a full pipe. */
-            close_fd(&q->rd);
-            close(status[0]);
-            worker(i, opt->count, q, status[1], opt->item_bytes);
+            /* A worker only writes. With only the parent's read end open, a
+             * worker outliving its parent gets EPIPE, not a wait for ever. */
+            if (q->rd >= 0)
+                close(q->rd);
+            close(counting[0]);
+            worker(i, opt->count, q, counting[1]);
         }
-        ws[i].pid = pid;
         live_pid[i] = pid;
         started = i + 1;
         unblock_stop_signals();
     }
 }
 
-/* Remember how worker W ended. */
-static void record_end(struct worker *w, int index, int status)
+/* Reap whichever worker ends first (waitpid(-1)); say so if it failed.
+ * FLAGS: 0 to wait, WNOHANG not to. Returns its pid, 0 if none has ended
+ * yet (WNOHANG), -1 if a signal interrupted the wait. */
+static pid_t reap_one(int flags)
 {
-    w->reaped = true;
-    w->status = status;
-    live_pid[index] = 0;
-}
-
-static int index_of(struct worker *ws, int n, pid_t pid)
-{
-    for (int i = 0; i < n; i++)
-        if (ws[i].pid == pid)
-            return i;
-    return -1;
-}
-
-/* Reap, without waiting, the workers that have ended. Returns how many. */
-static int reap_ended(struct worker *ws, int n)
-{
-    int count = 0;
-    for (int i = 0; i < n; i++) {
-        int status;
-        if (ws[i].reaped || waitpid(ws[i].pid, &status, WNOHANG) <= 0)
+    int status;
+    pid_t pid = waitpid(-1, &status, flags);
+    if (pid < 0 && errno != EINTR)
+        die_errno("waitpid");
+    for (int i = 0; pid > 0 && i < started; i++) {
+        if (live_pid[i] != pid)
             continue;
-        record_end(&ws[i], i, status);
-        count++;
+        live_pid[i] = 0;
+        reaped++;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        a_worker_failed = true;
+        if (WIFSIGNALED(status))
+            warn_msg("worker %d (pid %ld) was killed by signal %d", i, (long)pid, WTERMSIG(status));
+        else
+            warn_msg("worker %d (pid %ld) exited with status %d", i, (long)pid, WEXITSTATUS(status));
     }
-    return count;
-}
-
-/* Read the "counting done" ids the workers have sent so far (the fd is
- * non-blocking). Returns how many arrived. */
-static int read_counted(int fd, struct worker *ws, int n)
-{
-    int32_t ids[256];
-    int got = 0;
-    ssize_t len;
-    while ((len = read(fd, ids, sizeof ids)) > 0)
-        for (size_t k = 0; k < (size_t)len / sizeof ids[0]; k++, got++)
-            if (ids[k] >= 0 && ids[k] < n)
-                ws[ids[k]].counted = true;
-    return got;
+    return pid;
 }
 
 static void on_alarm(int sig)
@@ -409,94 +314,56 @@ static void on_alarm(int sig)
     (void)sig; /* nothing to do: it only makes waitpid return with EINTR */
 }
 
-/* A timer that interrupts waitpid every 50 ms, so that the watchdog can
- * look around. No SA_RESTART: the interrupted call must return. */
-static void tick(bool on)
+/* A SIGALRM in SECONDS from now (0: cancel it). */
+static void set_alarm(double seconds)
 {
-    struct itimerval every = {{0, on ? 50000 : 0}, {0, on ? 50000 : 0}};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    if (on) {
-        sa.sa_handler = on_alarm;
-        sigaction(SIGALRM, &sa, NULL);
-        setitimer(ITIMER_REAL, &every, NULL);
-    } else {
-        setitimer(ITIMER_REAL, &every, NULL); /* stop the timer, then */
-        sa.sa_handler = SIG_IGN;              /* drop a tick still pending */
-        sigaction(SIGALRM, &sa, NULL);
-    }
+    long us = (long)(seconds * 1e6);
+    struct itimerval once = {{0, 0}, {us / 1000000, us % 1000000}};
+    setitimer(ITIMER_REAL, &once, NULL);
 }
 
-/* `for process in processes: process.join()`, with a watchdog. Returns
- * false on a deadlock: every worker has finished counting, so the ones
- * still alive can only be stuck putting their item on a full queue, and
- * none has ended for WATCHDOG seconds. Nobody reads the queue until the
- * joins are done, so none ever will. */
-static bool join_all(struct worker *ws, int n, int status_fd, double watchdog)
+/* `for process in processes: process.join()`, with a watchdog. First wait
+ * until every worker has finished counting, however long that takes: each
+ * closes its end of the counting pipe then, so read() returns 0 (end of
+ * file) once all have. After that a worker can only be putting its item,
+ * or exiting. If none ends for WATCHDOG seconds, they are stuck on a full
+ * queue that nobody reads until the joins are done: a deadlock. Returns
+ * false then. */
+static bool join_all(int counting_fd, int n, double watchdog)
 {
-    int ended = 0;
-    double last_progress = now_seconds();
-    tick(true);
-    while (ended < n) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0); /* any worker */
-        if (pid > 0) {
-            int i = index_of(ws, n, pid);
-            if (i >= 0 && !ws[i].reaped) {
-                record_end(&ws[i], i, status);
-                ended++;
-                last_progress = now_seconds();
-            }
-            continue;
-        }
-        if (errno != EINTR)
-            die_errno("waitpid");
-        /* The timer ticked: look at what changed. */
-        if (read_counted(status_fd, ws, n) > 0)
-            last_progress = now_seconds();
-        bool all_counted = true;
-        for (int i = 0; i < n; i++)
-            if (!ws[i].reaped && !ws[i].counted)
-                all_counted = false;
-        if (all_counted && now_seconds() - last_progress > watchdog) {
-            tick(false);
+    char byte;
+    ssize_t got;
+    while ((got = read(counting_fd, &byte, 1)) != 0)
+        if (got < 0 && errno != EINTR)
+            die_errno("read");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: waitpid must return */
+    sigaction(SIGALRM, &sa, NULL);
+    while (reaped < n) {
+        set_alarm(watchdog); /* the watchdog starts again at every join */
+        if (reap_one(0) < 0)
             return false;
-        }
     }
-    tick(false);
+    set_alarm(0);
     return true;
 }
 
-/* Join what the drain has not reaped yet: they have all put their item. */
-static void join_rest(struct worker *ws, int n)
-{
-    for (int i = 0; i < n; i++) {
-        while (!ws[i].reaped) {
-            int status;
-            if (waitpid(ws[i].pid, &status, 0) > 0)
-                record_end(&ws[i], i, status);
-            else if (errno != EINTR)
-                die_errno("waitpid");
-        }
-    }
-}
-
-/* Add up the results on the queue. The seed's order: after the joins, put
- * the 'exit' sentinel and take items until it comes back out. */
+/* The seed's order, after the joins: put the 'exit' sentinel, then take
+ * items until it comes back out. Even the sentinel can find the queue
+ * full (items that just fill it); a put that waited would hang the parent
+ * for ever, as it is the only reader. So this put does not wait. */
 static long long drain_to_sentinel(struct queue *q, int *results)
 {
-    struct record r = {.kind = RECORD_EXIT, .worker = -1, .pid = getpid(),
-                       .item_bytes = sizeof r};
-    /* Even the sentinel can find the queue full (items that just fit):
-     * a put that waits would hang the parent itself, since the parent is
-     * the only reader. So it does not wait. */
+    struct record r = {.kind = RECORD_EXIT, .worker = -1, .pid = getpid()};
     int rc;
     if (q->kind == QUEUE_PIPE) {
         fcntl(q->wr, F_SETFL, fcntl(q->wr, F_GETFL) | O_NONBLOCK);
-        rc = (int)write(q->wr, &r, sizeof r); /* <= PIPE_BUF: all or nothing */
+        rc = put_piece(q, &r); /* all or nothing (EAGAIN): one atomic write */
     } else {
-        struct timespec already = {0, 0}; /* a deadline in the past: fail at once if full */
-        rc = mq_timedsend(q->mq, (const char *)&r, sizeof r, 0, &already);
+        struct timespec past = {0, 0}; /* a deadline long gone: fail at once if full */
+        rc = mq_timedsend(q->mq, (const char *)&r, sizeof r, 0, &past);
     }
     if (rc < 0 && errno != EAGAIN && errno != ETIMEDOUT)
         die_errno("put 'exit'");
@@ -510,13 +377,8 @@ static long long drain_to_sentinel(struct queue *q, int *results)
 
     long long total = 0;
     for (;;) {
-        int got = get(q, &r, -1);
-        if (got == 0)
-            continue; /* interrupted by a signal: try again */
-        if (got < 0) {
-            warn_msg("the queue ended before the 'exit' sentinel");
-            exit(1);
-        }
+        if (get(q, &r, -1) == 0)
+            continue; /* a signal: wait again (we hold a write end: no EOF) */
         if (r.kind == RECORD_EXIT)
             return total;
         total += r.subtotal;
@@ -525,28 +387,30 @@ static long long drain_to_sentinel(struct queue *q, int *results)
 }
 
 /* The right order: take results while the workers run, until every worker
- * has sent one, or none is left that could. The pipe needs no sentinel:
- * end of file says that every writer is gone. */
-static long long drain_while_running(struct queue *q, struct worker *ws, int n, int *results)
+ * has sent one or none is left that could, then join them. The pipe ends
+ * (EOF) when the last worker is gone (the parent has closed its own write
+ * end): a sentinel for free. A message queue has no end, so the parent
+ * waits 0.1 s at a time and looks whether the workers are all gone. */
+static long long drain_then_join(struct queue *q, int n, int *results)
 {
     long long total = 0;
-    bool all_ended = false;
+    bool last_look = false;
     while (*results < n) {
         struct record r;
-        int got = get(q, &r, all_ended ? 0 : 0.1);
+        int got = get(q, &r, last_look ? 0 : 0.1);
         if (got > 0) {
             total += r.subtotal;
             ++*results;
-        } else if (got < 0 || all_ended) {
+        } else if (got < 0 || last_look) {
             break; /* nothing more can come */
         } else {
-            all_ended = true;
-            reap_ended(ws, n);
-            for (int i = 0; i < n; i++)
-                if (!ws[i].reaped)
-                    all_ended = false;
+            while (reaped < n && reap_one(WNOHANG) > 0)
+                ;
+            last_look = reaped == n; /* all gone: one more look, not waiting */
         }
     }
+    while (reaped < n)
+        reap_one(0);
     return total;
 }
 
@@ -576,8 +440,9 @@ static void usage(void)
           "  --order ORDER       join-then-drain (default, the seed's: join the workers,\n"
           "                      then read the queue) or drain-then-join (read first)\n"
           "  --item-bytes N      size of each item on the queue (default 32, just the\n"
-          "                      result; 32 to 16777216; pipe only). From 65536 on, one\n"
-          "                      item fills a Linux pipe: join-then-drain deadlocks\n"
+          "                      result; 32 to 16777216; pipe only). Over 4096 (PIPE_BUF)\n"
+          "                      it is rounded up to whole pieces of 4096. From 65536 on,\n"
+          "                      one item fills a Linux pipe: join-then-drain deadlocks\n"
           "  --watchdog SECONDS  declare a deadlock when every worker has finished counting\n"
           "                      and none has ended for this long (default 3; 0.05 to 3600)\n"
           "  -h, --help          show this help\n"
@@ -585,6 +450,16 @@ static void usage(void)
           "Exit status: 0 all went well, 1 an error or a worker failed, 2 bad command\n"
           "line, 3 deadlock detected (the workers were stopped).\n",
           stdout);
+}
+
+/* VALUE must be A or B: returns 0 for A, 1 for B. */
+static int one_of(const char *flag, const char *value, const char *a, const char *b)
+{
+    if (strcmp(value, a) == 0)
+        return 0;
+    if (strcmp(value, b) == 0)
+        return 1;
+    usage_error("%s: '%s' is not allowed (allowed: %s, %s)", flag, value, a, b);
 }
 
 static struct options parse_options(int argc, char **argv)
@@ -603,20 +478,10 @@ static struct options parse_options(int argc, char **argv)
         } else if ((value = flag_value(argc, argv, &i, "--count"))) {
             opt.count = parse_long("--count", value, 0, 1000000000000L);
         } else if ((value = flag_value(argc, argv, &i, "--queue"))) {
-            if (strcmp(value, "pipe") == 0)
-                opt.queue = QUEUE_PIPE;
-            else if (strcmp(value, "mqueue") == 0)
-                opt.queue = QUEUE_MQUEUE;
-            else
-                usage_error("--queue: '%s' is not a queue kind (allowed: pipe, mqueue)", value);
+            opt.queue = one_of("--queue", value, "pipe", "mqueue") ? QUEUE_MQUEUE : QUEUE_PIPE;
         } else if ((value = flag_value(argc, argv, &i, "--order"))) {
-            if (strcmp(value, "join-then-drain") == 0)
-                opt.order = JOIN_THEN_DRAIN;
-            else if (strcmp(value, "drain-then-join") == 0)
-                opt.order = DRAIN_THEN_JOIN;
-            else
-                usage_error("--order: '%s' is not an order (allowed: join-then-drain, "
-                            "drain-then-join)", value);
+            opt.order = one_of("--order", value, "join-then-drain", "drain-then-join")
+                            ? DRAIN_THEN_JOIN : JOIN_THEN_DRAIN;
         } else if ((value = flag_value(argc, argv, &i, "--item-bytes"))) {
             opt.item_bytes = parse_long("--item-bytes", value, sizeof(struct record),
                                         MAX_ITEM_BYTES);
@@ -633,39 +498,20 @@ static struct options parse_options(int argc, char **argv)
     return opt;
 }
 
-static void describe_queue(const struct queue *q, const struct options *opt)
+static void describe_queue(const struct queue *q, enum order order)
 {
     if (q->kind == QUEUE_MQUEUE)
         say("Queue: POSIX message queue %s (%ld messages of %zu bytes; name unlinked at "
             "once, the workers inherit the open queue)", q->name, q->capacity,
             sizeof(struct record));
-    else if (opt->item_bytes <= PIPE_BUF)
+    else if (q->pieces == 1)
         say("Queue: pipe, items of %ld bytes (at most PIPE_BUF = %d: one atomic write each)",
-            opt->item_bytes, PIPE_BUF);
+            q->piece, PIPE_BUF);
     else
-        say("Queue: pipe, items of %ld bytes (over PIPE_BUF = %d: written under a lock)",
-            opt->item_bytes, PIPE_BUF);
-    say("Order: %s", opt->order == JOIN_THEN_DRAIN ? "join, then drain (the seed's)"
-                                                    : "drain, then join");
-}
-
-/* Report workers that did not end well; true if all did. */
-static bool check_workers(const struct worker *ws, int n)
-{
-    bool ok = true;
-    for (int i = 0; i < n; i++) {
-        int st = ws[i].status;
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            continue;
-        ok = false;
-        if (WIFSIGNALED(st))
-            warn_msg("worker %d (pid %ld) was killed by signal %d", i, (long)ws[i].pid,
-                     WTERMSIG(st));
-        else
-            warn_msg("worker %d (pid %ld) exited with status %d", i, (long)ws[i].pid,
-                     WEXITSTATUS(st));
-    }
-    return ok;
+        say("Queue: pipe, items of %ld bytes (over PIPE_BUF = %d: %ld pieces, one atomic "
+            "write each)", q->piece * q->pieces, PIPE_BUF, q->pieces);
+    say("Order: %s", order == JOIN_THEN_DRAIN ? "join, then drain (the seed's)"
+                                              : "drain, then join");
 }
 
 int main(int argc, char **argv)
@@ -680,23 +526,18 @@ int main(int argc, char **argv)
 
     struct queue q;
     open_queue(&q, &opt);
-    describe_queue(&q, &opt);
+    describe_queue(&q, opt.order);
 
-    int status[2]; /* workers -> parent: "I have finished counting" */
-    if (pipe(status) < 0)
+    int counting[2]; /* each worker closes its write end when it has counted */
+    if (pipe(counting) < 0)
         die_errno("pipe");
-
-    static struct worker ws[MAX_WORKERS];
-    start_workers(ws, &opt, &q, status);
-    close(status[1]);
-    fcntl(status[0], F_SETFL, fcntl(status[0], F_GETFL) | O_NONBLOCK);
-    close_fd(&q.lock_rd);
-    close_fd(&q.lock_wr);
+    start_workers(&opt, &q, counting);
+    close(counting[1]);
 
     long long total;
     int results = 0;
     if (opt.order == JOIN_THEN_DRAIN) {
-        if (!join_all(ws, opt.workers, status[0], opt.watchdog)) {
+        if (!join_all(counting[0], opt.workers, opt.watchdog)) {
             warn_msg("deadlock: workers blocked writing to a full %s while the parent waits "
                      "to join them; drain before join (--order drain-then-join)",
                      q.kind == QUEUE_PIPE ? "pipe" : "message queue");
@@ -706,21 +547,22 @@ int main(int argc, char **argv)
         say("--- %.6f seconds ---", now_seconds() - start_time);
         total = drain_to_sentinel(&q, &results);
     } else {
-        close_fd(&q.wr); /* so that the pipe ends (EOF) when the workers have */
-        total = drain_while_running(&q, ws, opt.workers, &results);
-        join_rest(ws, opt.workers);
+        if (q.kind == QUEUE_PIPE)
+            close(q.wr); /* so that the pipe ends (EOF) when the workers have */
+        total = drain_then_join(&q, opt.workers, &results);
         say("--- %.6f seconds ---", now_seconds() - start_time);
     }
 
     say("Main-Processing Total Count=%lld", total);
     say("Main-Processing Done.");
 
-    bool ok = check_workers(ws, opt.workers);
+    if (a_worker_failed)
+        return 1; /* already said which, when it was reaped */
     long long expected = (long long)opt.workers * opt.count;
-    if (ok && (results != opt.workers || total != expected)) {
+    if (results != opt.workers || total != expected) {
         warn_msg("expected %d results adding up to %lld, got %d adding up to %lld",
                  opt.workers, expected, results, total);
-        ok = false;
+        return 1;
     }
-    return ok ? 0 : 1;
+    return 0;
 }
