@@ -76,13 +76,12 @@ static struct row table[ROWS] = {
 };
 
 static bool all_checks_passed = true; /* the checks that cannot depend on luck */
+static int parent_after_child;        /* global_value in the parent after section 1 */
 
 /* The "data" of the seed's code/data/heap/stack: one global variable. */
 static int global_value;
-
 /* Each thread has its own copy (C11): the seed's "thread-specific data". */
 static _Thread_local int thread_local_value;
-
 /* The one child there may be, for the Ctrl-C handler; 0 when there is none. */
 static volatile sig_atomic_t running_child;
 
@@ -105,17 +104,15 @@ static const char *check(bool held, const char *word)
     return held ? word : "FALSE";
 }
 
-/* Read a small /proc file into BUF ('\0'-terminated); false if it cannot be
- * opened. open/read, not fopen: a stdio buffer would add to what we measure. */
-static bool read_proc(const char *path, char *buf, size_t size)
+/* Read a small /proc file into BUF: "" if there is no such file. open/read,
+ * not fopen: a stdio buffer would add to the memory being measured. */
+static void read_proc(const char *path, char *buf, size_t size)
 {
     int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, size - 1);
-    close(fd);
+    ssize_t n = fd < 0 ? 0 : read(fd, buf, size - 1);
+    if (fd >= 0)
+        close(fd);
     buf[n > 0 ? n : 0] = '\0';
-    return true;
 }
 
 /* The number after "FIELD:" in a /proc file such as /proc/self/status
@@ -123,8 +120,7 @@ static bool read_proc(const char *path, char *buf, size_t size)
 static long proc_field(const char *path, const char *field)
 {
     char buf[8192], key[64];
-    if (!read_proc(path, buf, sizeof buf))
-        return -1;
+    read_proc(path, buf, sizeof buf);
     snprintf(key, sizeof key, "\n%s:", field); /* never the first line here */
     const char *at = strstr(buf, key);
     return at ? strtol(at + strlen(key), NULL, 10) : -1;
@@ -136,8 +132,7 @@ static char process_state(pid_t pid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    if (!read_proc(path, buf, sizeof buf))
-        return 0;
+    read_proc(path, buf, sizeof buf);
     const char *end = strrchr(buf, ')');
     return end && end[1] == ' ' ? end[2] : 0;
 }
@@ -193,8 +188,6 @@ static void start_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*
 }
 
 /* ---- 1. a child process: the same addresses, its own memory --------- */
-
-static int parent_after_child; /* global_value in the parent after section 1 */
 
 static void child_process_memory(void)
 {
@@ -275,8 +268,7 @@ static long one_more_thread(void)
     return added;
 }
 
-/* In the child: its private memory just after fork, then after writing all
- * of BUF, which it inherited. Both figures go up the pipe FD. */
+/* In the child: private memory after fork, then after writing BUF; to pipe FD. */
 static noreturn void measure_child(unsigned char *buf, size_t size, int fd)
 {
     long kib[2];
@@ -446,17 +438,24 @@ static void zombies(const struct options *opt)
     bool ok = zombie_process(opt->zombie_hold);
 
     /* Joinable threads that return, and are joined only later: until then
-     * each keeps its return value (and stack), as a zombie its exit status. */
+     * each keeps its stack and return value, as a zombie its exit status.
+     * Their stack size (1 MiB) is new: glibc reuses joined threads' stacks. */
     int n = (int)opt->zombie_threads;
-    long tasks_before = proc_field(STATUS, "Threads");
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1 << 20);
+    long tasks_before = proc_field(STATUS, "Threads"), space_before = proc_field(STATUS, "VmSize");
     pthread_t threads[MAX_THREADS];
     for (int i = 0; i < n; i++)
-        start_thread(&threads[i], NULL, return_square, (void *)(intptr_t)i);
+        start_thread(&threads[i], &attr, return_square, (void *)(intptr_t)i);
+    pthread_attr_destroy(&attr);
     double end = now_seconds() + 10; /* until the kernel has let go of them all */
     long left;
     while ((left = proc_field(STATUS, "Threads") - tasks_before) > 0 && now_seconds() < end)
         sleep_seconds(0.001);
-    say("%d threads returned; %ld of them still in /proc/self/task; none joined yet", n, left);
+    long kept = proc_field(STATUS, "VmSize") - space_before;
+    say("%d threads returned; %ld of them still in /proc/self/task; never joined, they still"
+        " hold %ld KiB of address space (their stacks)", n, left, kept);
     bool results_ok = true;
     for (int i = 0; i < n; i++) {
         void *result;
@@ -467,8 +466,8 @@ static void zombies(const struct options *opt)
         results_ok ? "yes (kept, like a zombie's exit status)" : "NO");
 
     set_row(ZOMBIES, check(ok, "TOO SIMPLE"),
-            "child: %s; %d ended threads kept results till joined",
-            ok ? "Z until waitpid, then gone" : "NO zombie state seen", n);
+            "child: %s; %d ended threads kept %ld KiB till joined",
+            ok ? "Z until waitpid, then gone" : "NO zombie state seen", n, kept);
 }
 
 /* ---- 5. creation and teardown cost ---------------------------------- */
