@@ -109,7 +109,9 @@ void die_errno(const char *fmt, ...)
     va_start(ap, fmt);
     emit(STDERR_FILENO, prefix, suffix, fmt, ap);
     va_end(ap);
-    exit(EXIT_FAILURE);
+    /* _exit, not exit: safe in a child too, where exit() would run the
+     * parent's atexit handlers and flush its stdio buffers a second time. */
+    _exit(EXIT_FAILURE);
 }
 
 void usage_error(const char *fmt, ...)
@@ -234,8 +236,14 @@ void catch_stop_signals(void (*handler)(int))
     sa.sa_handler = handler;
     /* While the handler runs, the other stop signal waits its turn. */
     stop_signal_set(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+
+    /* A shell starts a background job (`prog &` in a script) with SIGINT
+     * ignored, so that Ctrl-C meant for the foreground leaves it alone:
+     * keep it that way, as every Unix program does. */
+    struct sigaction old;
+    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGINT, &sa, NULL);
 }
 
 void block_stop_signals(void)

@@ -17,7 +17,10 @@ void kit_init(const char *argv0);
 
 /* ---- Output: every line goes out in ONE write(2) on an unbuffered fd,
  * so nothing sits in a stdio buffer when fork() copies the process, and
- * lines of different processes never tear or mix (see notes/). -------- */
+ * lines of different processes never tear or mix: on a pipe because a
+ * write of at most PIPE_BUF bytes is atomic (POSIX), on a file because
+ * Linux (3.14 and later) serialises writes that share one open file
+ * description, as the processes of one run do (see notes/pitfalls.md). */
 
 /* A plain story line on stdout, like Python's print(). */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -29,7 +32,8 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: message" on stderr. */
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* "prog: message: <errno text>" on stderr, then exit(1). */
+/* "prog: message: <errno text>" on stderr, then _exit(1): usable in a
+ * child as well as in the parent. */
 noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "prog: message" on stderr, then exit(2): a bad command line. */
@@ -62,7 +66,8 @@ void sleep_seconds(double seconds);
 
 /* ---- Ctrl-C and kill: the boilerplate around a lesson's own handler -- */
 
-/* Install HANDLER for SIGINT and SIGTERM. */
+/* Install HANDLER for SIGTERM, and for SIGINT unless it was ignored when
+ * the program started (a background job of a shell). */
 void catch_stop_signals(void (*handler)(int));
 
 /* Block / unblock SIGINT and SIGTERM, e.g. around fork() and recording
