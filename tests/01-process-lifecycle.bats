@@ -79,6 +79,15 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
     assert_line "process p exit code: 0"
 }
 
+@test "a SIGCHLD ignored by whoever started it does not break the join" {
+    # With SIGCHLD ignored the kernel reaps the child itself, and a parent
+    # that kept that setting would find nothing to wait for (ECHILD).
+    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
+    run --separate-stderr run_bounded bash -c 'trap "" CHLD; exec "$0" "$@"' "$PROG" --sleep 0
+    assert_success
+    assert_line "process p exit code: 0"
+}
+
 @test "--name names the child" {
     run_prog --name Second --sleep 0
     assert_success
@@ -164,4 +173,17 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
     wait_bg 10
     assert_equal "$BG_STATUS" 143
     assert_nothing_left
+}
+
+@test "SIGTERM to the parent while the child is stopped (kill -STOP) leaves no process behind" {
+    start_bg --sleep 30
+    wait_for_line "^Sub-Process First: starting$"
+    local child
+    child=$(pgrep -P "$BG_PID")
+    [[ -n $child ]] || fail "no child process found"
+    kill -STOP "$child"
+    kill -TERM "$BG_PID"
+    wait_bg 10
+    assert_equal "$BG_STATUS" 143
+    assert_gone "$child"
 }

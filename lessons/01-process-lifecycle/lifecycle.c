@@ -81,45 +81,54 @@ static void record_exit(struct process *p, int status)
         p->exitcode = -WTERMSIG(status);
 }
 
-/* p.is_alive(): ask the kernel without waiting (WNOHANG). A child that has
- * exited but is not yet reaped is a zombie: not alive, and this call reaps
- * it. kill(pid, 0) would wrongly say "alive" for a zombie. */
-static bool is_alive(struct process *p)
+/* Reap the child if it has ended (WNOHANG: never wait). The stop signals
+ * are blocked meanwhile, so that the Ctrl-C handler never sees the pid of
+ * a child already reaped: the kernel may give that pid to someone else.
+ * Returns true if the child was reaped now. */
+static bool try_reap(struct process *p)
 {
-    if (p->reaped)
-        return false;
     int status;
+    block_stop_signals();
     pid_t r = waitpid(p->pid, &status, WNOHANG);
+    if (r == p->pid)
+        record_exit(p, status);
+    unblock_stop_signals();
     if (r < 0)
         die_errno("waitpid");
-    if (r == 0)
-        return true; /* still running */
-    record_exit(p, status);
-    return false;
+    return r == p->pid;
 }
 
-/* p.join(): block until the child has ended, and reap it. */
+/* p.is_alive(): ask the kernel without waiting. A child that has exited
+ * but is not yet reaped is a zombie: not alive, and this call reaps it.
+ * kill(pid, 0) would wrongly say "alive" for a zombie. */
+static bool is_alive(struct process *p)
+{
+    return !p->reaped && !try_reap(p);
+}
+
+/* p.join(): block until the child has ended, then reap it. waitid() with
+ * WNOWAIT waits without reaping (Ctrl-C can still interrupt it); the reap
+ * itself is try_reap's, with the stop signals blocked. */
 static void join(struct process *p)
 {
     while (!p->reaped) {
-        int status;
-        if (waitpid(p->pid, &status, 0) < 0) {
-            if (errno == EINTR)
-                continue;
-            die_errno("waitpid");
-        }
-        record_exit(p, status);
+        siginfo_t info;
+        if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOWAIT) < 0 && errno != EINTR)
+            die_errno("waitid");
+        try_reap(p);
     }
 }
 
 /* Ctrl-C or kill of the parent: stop the child and reap it, so nothing
- * is left behind, then die of the same signal. Only async-signal-safe
- * calls here: kill, waitpid, and what die_of_signal uses. */
+ * is left behind, then die of the same signal. SIGCONT lets a stopped
+ * child (kill -STOP) act on the SIGTERM. Only async-signal-safe calls
+ * here: kill, waitpid, and what die_of_signal uses. */
 static void on_stop_signal(int sig)
 {
     pid_t pid = running_child;
     if (pid > 0) {
         kill(pid, SIGTERM);
+        kill(pid, SIGCONT);
         waitpid(pid, NULL, 0);
     }
     die_of_signal(sig);
@@ -173,6 +182,9 @@ int main(int argc, char **argv)
     kit_init(argv[0]);
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
+    /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
+     * the child itself and waitpid would fail with ECHILD. */
+    signal(SIGCHLD, SIG_DFL);
 
     struct process p = {.name = opt.name};
     bool terminated = false;
@@ -198,10 +210,14 @@ int main(int argc, char **argv)
     log_info("Main-Process: joining process");
     join(&p);
     log_info("Main-Process: joined process");
+    if (terminated && p.exitcode == 0)
+        log_info("Main-Process: the process had finished before SIGTERM reached it");
     say("process p is alive: %s", true_false(is_alive(&p)));
     say("process p exit code: %d", p.exitcode);
 
-    /* Success means the child ended as asked: normally, or by our SIGTERM. */
-    int expected = terminated ? -SIGTERM : 0;
-    return p.exitcode == expected ? 0 : 1;
+    /* Success means the child ended as asked: normally, or by our SIGTERM.
+     * (A child can end in the instant between is_alive() and kill(): then
+     * SIGTERM finds a zombie, changes nothing, and the exit code is 0.) */
+    bool as_asked = p.exitcode == 0 || (terminated && p.exitcode == -SIGTERM);
+    return as_asked ? 0 : 1;
 }
