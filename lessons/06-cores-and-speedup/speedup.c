@@ -60,23 +60,29 @@ struct report {
     int allowed;  /* how many cores it was allowed to run on */
 };
 
+/* What one run of W workers gave. */
+struct run {
+    double wall;     /* seconds, from the first fork to the last reap */
+    double cpu_time; /* CPU time the workers used */
+    uint64_t sum;    /* the parts, combined */
+    cpu_set_t seen;  /* cores the workers finished on */
+    int allowed;     /* cores a worker was allowed (the largest reported) */
+};
+
 /* One line of the table: a number of workers on a number of cores. */
 struct result {
     int workers, cores;
     bool pinned;     /* all workers on one core */
     double best;     /* wall time of the fastest repeat, seconds */
     double cpu_time; /* CPU time the workers used in that repeat */
-    uint64_t sum;    /* the combined result */
-    cpu_set_t seen;  /* cores the workers finished on, over all repeats */
-    int allowed;     /* cores a worker was allowed (the largest reported) */
 };
 
 /* The cores this program may use (the whole machine, unless taskset or a
- * container says otherwise). */
+ * container's cpuset says otherwise). */
 static cpu_set_t machine;
 
-/* Workers of the run in progress, for the Ctrl-C handler. Written only
- * while SIGINT and SIGTERM are blocked. */
+/* Workers of the run in progress, for the Ctrl-C handler; 0 once reaped.
+ * Written only while SIGINT and SIGTERM are blocked. */
 static pid_t running[MAX_WORKERS];
 
 /* ---- the job ----------------------------------------------------------- */
@@ -131,37 +137,73 @@ static double cpu_seconds_of_children(void)
            (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
 }
 
-/* Reap every worker of the run; false if one did not exit with status 0. */
-static bool reap_workers(int workers)
+/* Stop every worker still there and reap it. SIGCONT: a stopped worker
+ * (kill -STOP) must run to die of the SIGTERM. Async-signal-safe: the
+ * Ctrl-C handler calls it; elsewhere, call it with the stop signals blocked. */
+static void stop_workers(void)
 {
-    bool ok = true;
-    for (int k = 0; k < workers; k++) {
-        int status;
-        while (waitpid(running[k], &status, 0) < 0) {
-            if (errno != EINTR)
-                die_errno("waitpid");
+    for (int k = 0; k < MAX_WORKERS; k++)
+        if (running[k] > 0) {
+            kill(running[k], SIGTERM);
+            kill(running[k], SIGCONT);
         }
-        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-            if (WIFSIGNALED(status))
-                warn_msg("worker %d (pid %ld) was killed by signal %d", k, (long)running[k],
-                         WTERMSIG(status));
-            else
-                warn_msg("worker %d (pid %ld) exited with status %d", k, (long)running[k],
-                         WEXITSTATUS(status));
-            ok = false;
+    for (int k = 0; k < MAX_WORKERS; k++)
+        if (running[k] > 0) {
+            waitpid(running[k], NULL, 0);
+            running[k] = 0;
         }
+}
+
+/* An error in the parent while workers run: stop and reap them, exit 1. */
+static noreturn void stop_and_die(const char *what)
+{
+    int saved = errno;
+    block_stop_signals();
+    stop_workers();
+    errno = saved;
+    die_errno("%s", what);
+}
+
+/* p.join() for every worker, in the order they end: a worker killed by
+ * someone else is noticed at once, and the others are stopped. Wait and
+ * reap are two steps: waitid(WNOWAIT) leaves the worker a zombie, so its
+ * pid stays ours; the reap and clearing running[k] happen with Ctrl-C
+ * held back, so the handler never kills a pid the kernel has reused.
+ * (No EINTR: our handlers never return.) False if a worker failed. */
+static bool join_workers(int workers)
+{
+    for (int left = workers; left > 0; left--) {
+        siginfo_t info;
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) < 0)
+            stop_and_die("waitid");
+        int k = 0, status;
+        while (k < workers && running[k] != info.si_pid)
+            k++; /* found: our only children are this run's workers */
         block_stop_signals();
-        running[k] = 0;
+        if (waitpid(info.si_pid, &status, 0) < 0)
+            stop_and_die("waitpid");
+        if (k < workers)
+            running[k] = 0;
         unblock_stop_signals();
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        if (WIFSIGNALED(status))
+            warn_msg("worker %d (pid %ld) was killed by signal %d", k, (long)info.si_pid,
+                     WTERMSIG(status));
+        else
+            warn_msg("worker %d (pid %ld) exited with status %d", k, (long)info.si_pid,
+                     WEXITSTATUS(status));
+        block_stop_signals();
+        stop_workers();
+        unblock_stop_signals();
+        return false;
     }
-    return ok;
+    return true;
 }
 
 /* Split the job among WORKERS processes, pinned to PIN if not NULL; wait
- * for all; combine. Fills in the wall time, the CPU time, the result and
- * the cores used. False if a worker failed. */
-static bool run_once(uint64_t items, int workers, const cpu_set_t *pin, double *wall,
-                     double *cpu_time, uint64_t *sum, cpu_set_t *seen, int *allowed)
+ * for all; combine. False if a worker failed. */
+static bool run_once(uint64_t items, int workers, const cpu_set_t *pin, struct run *out)
 {
     int fds[2];
     if (pipe(fds) < 0)
@@ -174,12 +216,10 @@ static bool run_once(uint64_t items, int workers, const cpu_set_t *pin, double *
         pid_t pid = fork();
         if (pid < 0) {
             warn_msg("fork: %s", strerror(errno));
+            stop_workers(); /* the workers already started */
             unblock_stop_signals();
             close(fds[1]);
             close(fds[0]);
-            for (int j = 0; j < k; j++)
-                kill(running[j], SIGTERM); /* stop the workers already started */
-            reap_workers(k);
             return false;
         }
         if (pid == 0) {
@@ -192,35 +232,27 @@ static bool run_once(uint64_t items, int workers, const cpu_set_t *pin, double *
     }
     close(fds[1]); /* now the pipe ends (EOF) when the last worker exits */
 
-    /* Combine: add up the parts as they arrive, in any order. */
+    bool ok = join_workers(workers);
+    out->wall = now_seconds() - start;
+    out->cpu_time = cpu_seconds_of_children() - cpu_before;
+
+    /* Combine: add up the parts, in any order. Every worker has ended, so
+     * its record waits in the pipe (64 records of 16 bytes fit in it: no
+     * worker ever had to wait to write). */
     int reports = 0;
     struct report r;
-    ssize_t n;
-    *sum = 0;
-    CPU_ZERO(seen);
-    *allowed = 0;
-    while ((n = read(fds[0], &r, sizeof r)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            warn_msg("read: %s", strerror(errno));
-            for (int k = 0; k < workers; k++)
-                kill(running[k], SIGTERM); /* reaped below, like the others */
-            break;
-        }
-        if (n != (ssize_t)sizeof r)
-            break; /* cannot happen: records are smaller than PIPE_BUF */
-        *sum += r.sum;
+    out->sum = 0;
+    CPU_ZERO(&out->seen);
+    out->allowed = 0;
+    while (read(fds[0], &r, sizeof r) == (ssize_t)sizeof r) {
+        out->sum += r.sum;
         if (r.cpu >= 0)
-            CPU_SET(r.cpu, seen);
-        if (r.allowed > *allowed)
-            *allowed = r.allowed;
+            CPU_SET(r.cpu, &out->seen);
+        if (r.allowed > out->allowed)
+            out->allowed = r.allowed;
         reports++;
     }
     close(fds[0]);
-    bool ok = reap_workers(workers);
-    *wall = now_seconds() - start;
-    *cpu_time = cpu_seconds_of_children() - cpu_before;
     if (ok && reports != workers) {
         warn_msg("%d of %d workers reported", reports, workers);
         ok = false;
@@ -395,11 +427,7 @@ static void print_verdicts(const struct result *res, int count, int per_mode)
 /* Ctrl-C or kill: stop the workers, reap every child, die of the signal. */
 static void on_stop_signal(int sig)
 {
-    for (int k = 0; k < MAX_WORKERS; k++)
-        if (running[k] > 0)
-            kill(running[k], SIGTERM);
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        continue;
+    stop_workers();
     die_of_signal(sig);
 }
 
@@ -417,12 +445,14 @@ static void usage(void)
           "                     allowed, at most 16; 1 to 64)\n"
           "  --cores all|one|both  every core allowed, all workers on one core, or both\n"
           "                     (default both)\n"
-          "  --cpu N            the core pinned runs use (default: the first allowed)\n"
+          "  --cpu N            the core pinned runs use (default: the first allowed;\n"
+          "                     0 to 1023, and one this program may use)\n"
           "  --repeat N         time each run N times and keep the best (default 1; 1 to 20)\n"
           "  -h, --help         show this help\n"
           "\n"
-          "Exit status: 0 when every run combined to the same, right result; 1 if a\n"
-          "worker failed; 2 for a bad command line.\n",
+          "Exit status: 0 when every worker ended well and every run combined to the\n"
+          "same result; 1 if a worker failed or a result differed; 2 for a bad\n"
+          "command line.\n",
           stdout);
 }
 
@@ -475,6 +505,9 @@ int main(int argc, char **argv)
     kit_init(argv[0]);
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
+    /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
+     * the workers itself and waitid() would find none to wait for. */
+    signal(SIGCHLD, SIG_DFL);
 
     int cpu = (int)opt.cpu;
     for (int c = 0; cpu < 0; c++) /* the first core this program may use */
@@ -487,16 +520,23 @@ int main(int argc, char **argv)
     int all_cores = CPU_COUNT(&machine);
     uint64_t items = (uint64_t)opt.work * 1000000u;
     int per_mode = (int)opt.max_workers;
+    char list[256], pinned_core[48] = "";
+    if (opt.cores != ALL_ONLY)
+        snprintf(pinned_core, sizeof pinned_core, "; pinned runs use core %d", cpu);
+    say("speedup: %ld million items, split among %s%d %s; this machine lets us use %d %s (%s)%s",
+        opt.work, per_mode > 1 ? "1 to " : "", per_mode, plural(per_mode, "worker", "workers"),
+        all_cores, plural(all_cores, "core", "cores"), cpu_list(&machine, list, sizeof list),
+        pinned_core);
+    if (all_cores == 1 && opt.cores == ALL_AND_ONE) {
+        say("only 1 core allowed: the all-core runs would repeat the pinned ones, so only the"
+            " pinned runs follow");
+        opt.cores = ONE_ONLY;
+    }
+
     int modes = opt.cores == ALL_AND_ONE ? 2 : 1;
     struct result *res = calloc((size_t)(modes * per_mode), sizeof *res);
     if (!res)
         die_errno("calloc");
-    char list[256];
-    say("speedup: %ld million items, split among 1 to %d workers; this machine lets us use"
-        " %d %s (%s); pinned runs use core %d",
-        opt.work, per_mode, all_cores, plural(all_cores, "core", "cores"),
-        cpu_list(&machine, list, sizeof list), cpu);
-
     for (int m = 0; m < modes; m++)
         for (int w = 0; w < per_mode; w++) {
             struct result *r = &res[m * per_mode + w];
@@ -512,32 +552,24 @@ int main(int argc, char **argv)
     for (long rep = 0; rep < opt.repeat && ok; rep++) {
         for (int i = 0; i < modes * per_mode && ok; i++) {
             struct result *r = &res[i];
-            double wall, cpu_time;
-            uint64_t sum;
-            cpu_set_t seen;
-            int allowed;
-            ok = run_once(items, r->workers, r->pinned ? &one_core : NULL, &wall, &cpu_time, &sum,
-                          &seen, &allowed);
+            struct run run;
+            ok = run_once(items, r->workers, r->pinned ? &one_core : NULL, &run);
             if (!ok)
                 break;
             if (rep == 0 && i == 0)
-                expected = sum;
-            if (rep == 0 || wall < r->best) {
-                r->best = wall;
-                r->cpu_time = cpu_time;
+                expected = run.sum;
+            if (rep == 0 || run.wall < r->best) {
+                r->best = run.wall;
+                r->cpu_time = run.cpu_time;
             }
-            r->sum = sum;
-            CPU_OR(&r->seen, &r->seen, &seen);
-            if (allowed > r->allowed)
-                r->allowed = allowed;
             say("run: %d %s, %s: %.3f s, cpu %.3f s, result %016" PRIx64
                 ", each allowed %d %s, finished on %s %s",
                 r->workers, plural(r->workers, "worker", "workers"),
-                r->pinned ? "pinned to one core" : "all cores", wall, cpu_time, sum, allowed,
-                plural(allowed, "core", "cores"), plural(CPU_COUNT(&seen), "core", "cores"),
-                cpu_list(&seen, list, sizeof list));
-            if (sum != expected) {
-                warn_msg("result %016" PRIx64 " differs from the first run's %016" PRIx64, sum,
+                r->pinned ? "pinned to one core" : "all cores", run.wall, run.cpu_time, run.sum,
+                run.allowed, plural(run.allowed, "core", "cores"),
+                plural(CPU_COUNT(&run.seen), "core", "cores"), cpu_list(&run.seen, list, sizeof list));
+            if (run.sum != expected) {
+                warn_msg("result %016" PRIx64 " differs from the first run's %016" PRIx64, run.sum,
                          expected);
                 ok = false;
             }
