@@ -9,7 +9,7 @@
  * Python                                   C, in this file
  *   Process(target=work, args=(part,))       fork(); the child computes its part
  *   q.put(result) / q.get()                  write() / read() on a pipe
- *   p.join()                                 waitpid()
+ *   p.join()                                 waitid(WNOWAIT), then waitpid()
  *   os.sched_setaffinity(0, {cpu})           sched_setaffinity(0, size, &set)
  *   os.sched_getaffinity(0)                  sched_getaffinity(0, size, &set)
  *   time.time() (seed example 4)             clock_gettime(CLOCK_MONOTONIC)
