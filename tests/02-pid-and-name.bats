@@ -279,6 +279,24 @@ stop_bg() {
     assert_nothing_left
 }
 
+@test "a worker stopped with SIGSTOP does not keep SIGTERM to the parent from ending it" {
+    # The parent must send SIGCONT after SIGTERM: a stopped worker keeps the
+    # SIGTERM pending, and the parent's waitpid would wait for ever.
+    start_bg --count 3 --min-sleep 30 --max-sleep 30
+    wait_for_workers 3
+    local -a pids
+    mapfile -t pids < <(pgrep -P "$BG_PID")
+    kill -STOP "${pids[0]}"
+    wait_until 5 "worker ${pids[0]} is not stopped" is_stopped "${pids[0]}"
+    kill -TERM "$BG_PID"
+    wait_bg 10
+    assert_equal "$BG_STATUS" 143
+    assert_gone "${pids[@]}"
+}
+is_stopped() {
+    [[ $(proc_state "$1") == T ]]
+}
+
 @test "Ctrl-C (SIGINT to the whole process group) leaves no process behind" {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8

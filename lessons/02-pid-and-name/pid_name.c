@@ -118,13 +118,17 @@ static void square(const struct options *opt, long n)
 /* ---- In the parent ------------------------------------------------------ */
 
 /* Stop every worker still there with SIGTERM and reap it, so that no
- * worker is left running or as a zombie. Async-signal-safe: the Ctrl-C
- * handler calls it too. */
+ * worker is left running or as a zombie. SIGCONT after SIGTERM: a worker
+ * stopped with kill -STOP (or Ctrl-Z) would otherwise keep the SIGTERM
+ * pending, never end, and waitpid would wait for ever. Async-signal-safe:
+ * the Ctrl-C handler calls it too. */
 static void stop_workers(void)
 {
     for (long i = 0; i < started; i++)
-        if (workers[i].pid > 0)
+        if (workers[i].pid > 0) {
             kill((pid_t)workers[i].pid, SIGTERM);
+            kill((pid_t)workers[i].pid, SIGCONT);
+        }
     for (long i = 0; i < started; i++)
         if (workers[i].pid > 0) {
             while (waitpid((pid_t)workers[i].pid, NULL, 0) < 0 && errno == EINTR)
@@ -275,6 +279,9 @@ static struct options parse_options(int argc, char **argv)
 int main(int argc, char **argv)
 {
     kit_init(argv[0]);
+    /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
+     * the workers itself and waitid() would find none to wait for (ECHILD). */
+    signal(SIGCHLD, SIG_DFL);
     struct options opt = parse_options(argc, argv);
     workers = calloc((size_t)opt.count, sizeof *workers);
     if (!workers)
@@ -284,9 +291,6 @@ int main(int argc, char **argv)
     if (opt.inherit_random)
         srand(worker_seed(opt.seed, 0)); /* once, in the parent only */
     catch_stop_signals(on_stop_signal);
-    /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
-     * the workers itself and waitid() would find none to wait for. */
-    signal(SIGCHLD, SIG_DFL);
 
     say("Parent process ID: %ld", (long)getpid());
     say("Random seed: %ld (run again with --seed %ld for the same sleeps)", opt.seed, opt.seed);
@@ -309,6 +313,9 @@ int main(int argc, char **argv)
             all_well = false;
 
     say("Main-Process Done.");
+    /* The handler reads the table: make it see no worker before the table
+     * goes. Every worker is reaped, so there is nothing left to stop. */
+    started = 0;
     free(workers);
     return all_well ? 0 : 1;
 }
