@@ -177,6 +177,43 @@ assert_queue_gone() {
     awk -v s="$seconds" 'BEGIN { exit !(s > 0.1) }' || skip "counting took only $seconds s here: not longer than the watchdog"
 }
 
+@test "a join never waits for the watchdog when the workers end" {
+    # The parent sleeps until a worker ends or the watchdog's time is up. A
+    # worker that ends just before the parent starts sleeping must wake it
+    # too (a lost wake-up would mean 60 s, then a false deadlock).
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        KIT_RUN_TIMEOUT=5 run_prog --workers 5 --count 0 --watchdog 60
+        assert_sum_story 5 0
+    done
+}
+
+@test "a SIGCHLD ignored by whoever started it does not stop the join" {
+    # With SIGCHLD ignored the kernel reaps the workers itself, and a parent
+    # that kept that setting would find nothing to wait for (ECHILD).
+    local order
+    for order in join-then-drain drain-then-join; do
+        # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
+        run --separate-stderr run_bounded bash -c 'trap "" CHLD; exec "$0" "$@"' "$PROG" \
+            --workers 3 --count 1000 --order "$order"
+        assert_sum_story 3 1000
+    done
+}
+
+@test "SIGTERM to the parent while a worker is stopped (kill -STOP): nothing left" {
+    start_bg --workers 2 --count 1000000000000
+    wait_for_children 2
+    local worker
+    worker=$(pgrep -P "$BG_PID" | head -1)
+    kill -STOP "$worker"
+    wait_until 5 "worker $worker is not stopped" eval '[[ $(proc_state "$worker") == T ]]'
+    kill -TERM "$BG_PID"
+    wait_bg 5
+    assert_equal "$BG_STATUS" 143
+    assert_gone "$worker"
+    assert_nothing_left
+}
+
 @test "a worker killed by someone else: its result is missing and the exit status is 1" {
     start_bg --workers 1 --count 1000000000000
     wait_for_children 1

@@ -8,6 +8,7 @@
  *   for i in range(baseNum): sub_total += 1   count_to(): a real loop, one add per step
  *   q.put(sub_total)                          put(): write(2) of fixed-size pieces, or mq_send()
  *   process.join()                            waitpid(), with a watchdog for the deadlock
+ *                                             (sigtimedwait() on SIGCHLD)
  *   q.put('exit')                             a record of kind RECORD_EXIT: the sentinel
  *   q.get()                                   get(): read(2) of one piece, or mq_receive()
  *   time.time() - start_time                  now_seconds() (CLOCK_MONOTONIC)
@@ -36,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -87,14 +87,47 @@ static volatile sig_atomic_t started;
 static int reaped;             /* how many workers have been reaped */
 static bool a_worker_failed;   /* one was killed, or exited non-zero */
 
+/* Stop and reap every worker still there. Async-signal-safe (kill and
+ * waitpid only), so the stop-signal handler uses it too. The stop signals
+ * stay blocked: a handler run in the middle would find pids already
+ * reaped but not yet cleared. SIGCONT wakes a worker someone stopped
+ * (kill -STOP), or SIGTERM would wait and so would waitpid. */
+static void stop_workers(void)
+{
+    block_stop_signals();
+    for (int i = 0; i < started; i++)
+        if (live_pid[i] > 0) {
+            kill(live_pid[i], SIGTERM);
+            kill(live_pid[i], SIGCONT);
+        }
+    for (int i = 0; i < started; i++)
+        if (live_pid[i] > 0) {
+            while (waitpid(live_pid[i], NULL, 0) < 0 && errno == EINTR)
+                continue;
+            live_pid[i] = 0;
+        }
+}
+
+/* An error in the parent once workers run: say it, stop them, exit 1. */
+static noreturn void stop_and_die(const char *what)
+{
+    int saved = errno;
+    stop_workers();
+    errno = saved;
+    die_errno("%s", what);
+}
+
 /* ---- the work ------------------------------------------------------- */
 
 /* `for i in range(baseNum): sub_total += 1`, as real work. At -O2 a
  * compiler sees that this loop computes n and replaces it with `return n`
  * (see the README). The empty asm statement says "sum may have changed
  * here in a way you cannot see", so every add must really happen. It emits
- * no instruction and sum stays in a register: about one add per cycle. */
-static long long count_to(long n)
+ * no instruction and sum stays in a register: about one add per cycle.
+ * Where the loop lands in memory matters too: one that crossed from one
+ * 64-byte block of code into the next ran at half speed on the machine the
+ * kit was built on. So it has a function of its own, at a block's start. */
+__attribute__((noinline, aligned(64))) static long long count_to(long n)
 {
     long long sum = 0;
     for (long i = 0; i < n; i++) {
@@ -209,7 +242,7 @@ static int get(struct queue *q, struct record *r, double timeout)
         else
             n = mq_timedreceive(q->mq, (char *)r, sizeof *r, NULL, &until);
         if (n < 0 && errno != ETIMEDOUT && errno != EINTR)
-            die_errno("mq_receive");
+            stop_and_die("mq_receive");
         return n < 0 ? 0 : 1;
     }
     char piece[PIPE_BUF];
@@ -217,7 +250,7 @@ static int get(struct queue *q, struct record *r, double timeout)
         /* Each piece went in with one atomic write: one read gets it whole. */
         ssize_t n = read(q->rd, piece, (size_t)q->piece);
         if (n < 0 && errno != EINTR)
-            die_errno("read");
+            stop_and_die("read");
         if (n <= 0)
             return n < 0 ? 0 : -1;
         assert(n == q->piece);
@@ -242,20 +275,6 @@ static noreturn void worker(int id, long count, struct queue *q, int counting_fd
     /* Both lines in one write(2): they stay together in the output. */
     say("Process ID: %ld, Process name: %d, ID: %d\nResult: %lld", (long)pid, id, id, sub_total);
     _exit(0);
-}
-
-/* Stop and reap every worker still there. Async-signal-safe (kill and
- * waitpid only), so the stop-signal handler uses it too. */
-static void stop_workers(void)
-{
-    for (int i = 0; i < started; i++)
-        if (live_pid[i] > 0)
-            kill(live_pid[i], SIGTERM);
-    for (int i = 0; i < started; i++)
-        if (live_pid[i] > 0) {
-            waitpid(live_pid[i], NULL, 0);
-            live_pid[i] = 0;
-        }
 }
 
 static void start_workers(const struct options *opt, struct queue *q, int counting[2])
@@ -284,42 +303,45 @@ static void start_workers(const struct options *opt, struct queue *q, int counti
     }
 }
 
-/* Reap whichever worker ends first (waitpid(-1)); say so if it failed.
- * FLAGS: 0 to wait, WNOHANG not to. Returns its pid, 0 if none has ended
- * yet (WNOHANG), -1 if a signal interrupted the wait. */
-static pid_t reap_one(int flags)
+/* Reap one worker that has ended, if any, without waiting (WNOHANG), and
+ * say so if it failed. The stop signals wait meanwhile: between waitpid
+ * and clearing live_pid the handler would kill a pid that is no longer
+ * ours (the kernel may already have given it to a new process). Returns
+ * true if it reaped one. */
+static bool reap_one(void)
 {
-    int status;
-    pid_t pid = waitpid(-1, &status, flags);
-    if (pid < 0 && errno != EINTR)
-        die_errno("waitpid");
-    for (int i = 0; pid > 0 && i < started; i++) {
-        if (live_pid[i] != pid)
-            continue;
+    int status, i = 0;
+    block_stop_signals();
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid < 0)
+        stop_and_die("waitpid");
+    if (pid > 0) {
+        while (live_pid[i] != pid) /* every child is a recorded worker */
+            i++;
         live_pid[i] = 0;
         reaped++;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            continue;
-        a_worker_failed = true;
-        if (WIFSIGNALED(status))
-            warn_msg("worker %d (pid %ld) was killed by signal %d", i, (long)pid, WTERMSIG(status));
-        else
-            warn_msg("worker %d (pid %ld) exited with status %d", i, (long)pid, WEXITSTATUS(status));
     }
-    return pid;
+    unblock_stop_signals();
+    if (pid == 0)
+        return false;
+    if (WIFSIGNALED(status))
+        warn_msg("worker %d (pid %ld) was killed by signal %d", i, (long)pid, WTERMSIG(status));
+    else if (WEXITSTATUS(status) != 0)
+        warn_msg("worker %d (pid %ld) exited with status %d", i, (long)pid, WEXITSTATUS(status));
+    a_worker_failed |= WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
+    return true;
 }
 
-static void on_alarm(int sig)
+/* Sleep until a worker ends or SECONDS pass. main() blocks SIGCHLD before
+ * the first fork, so a worker that ends before we get here leaves it
+ * pending, and sigtimedwait returns at once: no wake-up is ever lost. */
+static void wait_for_a_child(double seconds)
 {
-    (void)sig; /* nothing to do: it only makes waitpid return with EINTR */
-}
-
-/* A SIGALRM in SECONDS from now (0: cancel it). */
-static void set_alarm(double seconds)
-{
-    long us = (long)(seconds * 1e6);
-    struct itimerval once = {{0, 0}, {us / 1000000, us % 1000000}};
-    setitimer(ITIMER_REAL, &once, NULL);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    struct timespec limit = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    sigtimedwait(&chld, NULL, &limit); /* ends on SIGCHLD, the time, or EINTR */
 }
 
 /* `for process in processes: process.join()`, with a watchdog. First wait
@@ -335,18 +357,19 @@ static bool join_all(int counting_fd, int n, double watchdog)
     ssize_t got;
     while ((got = read(counting_fd, &byte, 1)) != 0)
         if (got < 0 && errno != EINTR)
-            die_errno("read");
+            stop_and_die("read");
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm; /* no SA_RESTART: waitpid must return */
-    sigaction(SIGALRM, &sa, NULL);
+    double last_end = now_seconds(); /* the watchdog starts again at every join */
     while (reaped < n) {
-        set_alarm(watchdog); /* the watchdog starts again at every join */
-        if (reap_one(0) < 0)
+        if (reap_one()) {
+            last_end = now_seconds();
+            continue;
+        }
+        double left = last_end + watchdog - now_seconds();
+        if (left <= 0)
             return false;
+        wait_for_a_child(left);
     }
-    set_alarm(0);
     return true;
 }
 
@@ -366,7 +389,7 @@ static long long drain_to_sentinel(struct queue *q, int *results)
         rc = mq_timedsend(q->mq, (const char *)&r, sizeof r, 0, &past);
     }
     if (rc < 0 && errno != EAGAIN && errno != ETIMEDOUT)
-        die_errno("put 'exit'");
+        stop_and_die("put 'exit'");
     if (rc < 0) {
         warn_msg("deadlock: the %s is full, so the 'exit' sentinel does not fit and nobody "
                  "reads yet; drain before join (--order drain-then-join)",
@@ -404,13 +427,14 @@ static long long drain_then_join(struct queue *q, int n, int *results)
         } else if (got < 0 || last_look) {
             break; /* nothing more can come */
         } else {
-            while (reaped < n && reap_one(WNOHANG) > 0)
+            while (reaped < n && reap_one())
                 ;
             last_look = reaped == n; /* all gone: one more look, not waiting */
         }
     }
     while (reaped < n)
-        reap_one(0);
+        if (!reap_one())
+            wait_for_a_child(1.0);
     return total;
 }
 
@@ -520,6 +544,15 @@ int main(int argc, char **argv)
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an error to report (EPIPE), not a death */
+    /* An inherited "ignore" would make the kernel reap the workers itself,
+     * and waitpid would fail (ECHILD). Blocked, SIGCHLD stays pending until
+     * wait_for_a_child() takes it (Linux keeps a blocked signal, even one
+     * whose default action is to ignore it). */
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
 
     say("Parent process id: %ld", (long)getpid());
     double start_time = now_seconds();
