@@ -61,6 +61,7 @@ $output"
     assert_equal "$(distinct heap)" 1
     assert_equal "$(distinct code)" 1
     assert_line "each thread read its neighbour's local variable through a pointer: yes"
+    assert_line "(7) its own, but not private: each thread read its neighbour's stack through a pointer"
     assert_equal "$(cell 7 4)" "TRUE"
     assert_equal "$(cell 8 4)" "TRUE"
 }
@@ -73,6 +74,16 @@ $output"
     assert_line --regexp '^after waitpid: /proc/[0-9]+ is gone \(reaped\)$'
     assert_line "pthread_join, later, still got each thread's return value: yes (kept, like a zombie's exit status)"
     assert_equal "$(cell 3 4)" "TOO SIMPLE"
+}
+
+@test "a SIGCHLD ignored by whoever started it is set back: the zombie is still seen" {
+    # With SIGCHLD ignored the kernel reaps each child at once: no state Z,
+    # and waitid() finds no child to wait for.
+    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
+    run --separate-stderr run_bounded bash -c 'trap "" CHLD; exec "$0" "$@"' "$PROG" "${QUICK[@]}"
+    assert_success
+    assert_line --regexp '^child [0-9]+ has exited and was not waited for: /proc/[0-9]+/stat state Z \(zombie\)$'
+    assert_line "checks that do not depend on timing: all passed"
 }
 
 @test "zombie seen from outside: Z with the program as parent; SIGTERM reaps it" {

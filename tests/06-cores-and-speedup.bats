@@ -204,12 +204,16 @@ table_rows() {
     assert_equal "$(orphan_zombies)" "$orphans"
 }
 
-@test "SIGTERM to the parent alone while workers compute leaves nothing behind" {
+@test "SIGTERM to the parent alone, with a worker stopped (kill -STOP), leaves nothing behind" {
+    # A stopped worker acts on SIGTERM only once continued: the program must
+    # send SIGCONT too, or it would wait for that worker for ever.
     local orphans workers
     orphans=$(orphan_zombies)
     start_bg --work 100000 --max-workers 3 --cores one
     wait_for_children 1
     workers=$(pgrep -P "$BG_PID")
+    # shellcheck disable=SC2086 # one pid a word
+    kill -STOP $workers
     kill -TERM "$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 143

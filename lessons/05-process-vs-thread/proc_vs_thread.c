@@ -67,11 +67,9 @@ static struct row table[ROWS] = {
                       " threads share everything, so shared data needs locks",
               .measured = "nothing to measure", .verdict = "OPINION"},
     [PROCESS_OWN] = {.claim = "process: own code, data, heap and stack",
-                     .note = "nothing is copied at fork: a page is copied when first written"
+                     .note = "no page is copied at fork: a page is copied when first written"
                              " (see 2), and code never is"},
-    [THREAD_OWN] = {.claim = "thread: only the stack is its own",
-                    .note = "its own, but not private: each thread read its neighbour's stack"
-                            " through a pointer"},
+    [THREAD_OWN] = {.claim = "thread: only the stack is its own"}, /* note: in section 3 */
     [THREAD_SHARED] = {.claim = "threads share code, data and heap"},
 };
 
@@ -137,8 +135,9 @@ static char process_state(pid_t pid)
     return end && end[1] == ' ' ? end[2] : 0;
 }
 
-/* Memory that is this process's alone, in KiB: the pages only it has written
- * (Private_Dirty) plus its page tables (VmPTE). -1 if /proc lacks them. */
+/* Memory that is this process's alone, in KiB: the dirty (written) pages that
+ * no other process maps (Private_Dirty), plus its page tables (VmPTE). -1 if
+ * /proc lacks them. */
 static long private_kib(void)
 {
     long pages = proc_field("/proc/self/smaps_rollup", "Private_Dirty");
@@ -163,13 +162,44 @@ static pid_t start_child(void)
     return pid;
 }
 
-/* waitpid() for the child; true if it exited with status 0. */
+/* Stop and reap the child there may be. SIGCONT: a stopped child must run
+ * to die of the SIGTERM. Async-signal-safe: the Ctrl-C handler calls it. */
+static void stop_child(void)
+{
+    pid_t pid = running_child;
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        kill(pid, SIGCONT);
+        waitpid(pid, NULL, 0);
+        running_child = 0;
+    }
+}
+
+/* An error in the parent while a child may be there: reap it, then exit 1. */
+static noreturn void stop_and_die(const char *what)
+{
+    int saved = errno;
+    block_stop_signals();
+    stop_child();
+    errno = saved;
+    die_errno("%s", what);
+}
+
+/* waitpid() for the child; true if it exited with status 0. Wait, then reap:
+ * waitid(WNOWAIT) leaves it a zombie, so its pid stays ours; the reap and
+ * clearing running_child happen with Ctrl-C held back, so the handler never
+ * kills a pid the kernel has reused. (No EINTR: our handlers never return.) */
 static bool wait_child(pid_t pid)
 {
+    siginfo_t info;
     int status;
-    if (waitpid(pid, &status, 0) < 0) /* no EINTR: our handlers never return */
-        die_errno("waitpid");
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
+        stop_and_die("waitid");
+    block_stop_signals();
+    if (waitpid(pid, &status, 0) < 0)
+        stop_and_die("waitpid");
     running_child = 0;
+    unblock_stop_signals();
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return true;
     warn_msg("child %ld failed (wait status %d)", (long)pid, status);
@@ -389,6 +419,9 @@ static void threads_share(const struct options *opt)
         global_value, n, heap_ok ? "yes" : "NO");
     say("each thread read its neighbour's local variable through a pointer: %s",
         neighbours_ok ? "yes" : "NO");
+    if (neighbours_ok) /* the note says what was just seen, nothing more */
+        table[THREAD_OWN].note = "its own, but not private: each thread read its neighbour's"
+                                 " stack through a pointer";
 
     set_row(THREAD_OWN, check(own_stacks == n && own_locals == n && neighbours_ok, "TRUE"),
             "%d threads: %d stacks, %d thread-locals", n, own_stacks, own_locals);
@@ -526,11 +559,7 @@ static void print_table(void)
  * then die of the same signal. Threads end with the process. */
 static void on_stop_signal(int sig)
 {
-    pid_t pid = running_child;
-    if (pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-    }
+    stop_child();
     die_of_signal(sig);
 }
 
@@ -580,6 +609,9 @@ int main(int argc, char **argv)
     kit_init(argv[0]);
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
+    /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
+     * each child itself: no zombie to see, and waitid() would fail. */
+    signal(SIGCHLD, SIG_DFL);
 
     say("proc_vs_thread: pid %ld; the seed's Process vs Thread list, measured here",
         (long)getpid());
