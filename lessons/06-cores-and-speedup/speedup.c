@@ -567,7 +567,8 @@ int main(int argc, char **argv)
                 r->workers, plural(r->workers, "worker", "workers"),
                 r->pinned ? "pinned to one core" : "all cores", run.wall, run.cpu_time, run.sum,
                 run.allowed, plural(run.allowed, "core", "cores"),
-                plural(CPU_COUNT(&run.seen), "core", "cores"), cpu_list(&run.seen, list, sizeof list));
+                plural(CPU_COUNT(&run.seen), "core", "cores"),
+                cpu_list(&run.seen, list, sizeof list));
             if (run.sum != expected) {
                 warn_msg("result %016" PRIx64 " differs from the first run's %016" PRIx64, run.sum,
                          expected);
