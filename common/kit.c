@@ -237,13 +237,9 @@ void catch_stop_signals(void (*handler)(int))
     /* While the handler runs, the other stop signal waits its turn. */
     stop_signal_set(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
-
-    /* A shell starts a background job (`prog &` in a script) with SIGINT
-     * ignored, so that Ctrl-C meant for the foreground leaves it alone:
-     * keep it that way, as every Unix program does. */
-    struct sigaction old;
-    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-        sigaction(SIGINT, &sa, NULL);
+    /* Also when SIGINT was ignored at start (a background job of a script):
+     * the kit's programs clean up on every SIGINT they get, by design. */
+    sigaction(SIGINT, &sa, NULL);
 }
 
 void block_stop_signals(void)

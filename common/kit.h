@@ -66,8 +66,7 @@ void sleep_seconds(double seconds);
 
 /* ---- Ctrl-C and kill: the boilerplate around a lesson's own handler -- */
 
-/* Install HANDLER for SIGTERM, and for SIGINT unless it was ignored when
- * the program started (a background job of a shell). */
+/* Install HANDLER for SIGINT and SIGTERM. */
 void catch_stop_signals(void (*handler)(int));
 
 /* Block / unblock SIGINT and SIGTERM, e.g. around fork() and recording

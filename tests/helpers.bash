@@ -90,12 +90,15 @@ run_bounded() {
 }
 
 # Start the program in the background as a shell in a terminal would:
-# in its own process group, with SIGINT not ignored (set -m). Its output
-# goes to $BG_OUT; its pid (= its process group id) is in $BG_PID.
+# in its own process group (set -m), with SIGINT at its default action.
+# `env --default-signal=INT` sees to the latter even when the suite itself
+# runs in the background of a script (`make test &`), where SIGINT is
+# ignored and bash cannot undo that. Its output goes to $BG_OUT; its pid
+# (= its process group id) is in $BG_PID.
 start_bg() {
     BG_OUT="$BATS_TEST_TMPDIR/bg.out"
     set -m
-    "$PROG" "$@" >"$BG_OUT" 2>&1 3>&- &
+    env --default-signal=INT "$PROG" "$@" >"$BG_OUT" 2>&1 3>&- &
     BG_PID=$!
     set +m
 }
