@@ -9,7 +9,7 @@
  *                                            or a semaphore, sem_init(pshared=1) (--lock semaphore)
  *   (no Python equivalent)                   atomic_fetch_add on an _Atomic int (--lock atomic)
  *   current_process().name                   "Process-1" .. "Process-9", as Python names them
- *   p.join()                                 waitpid()
+ *   p.join()                                 waitid(WNOWAIT), then waitpid()
  *
  * Run:   make && ./shared_counter                 the seed: 9 processes x 50, no lock
  *        ./shared_counter --iters 100000          now the race loses updates
@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdnoreturn.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
@@ -80,8 +81,8 @@ struct result {
 };
 
 /* The running children, for the Ctrl-C handler; 0 = none or reaped.
- * A pid is recorded with SIGINT/SIGTERM blocked, and cleared just after
- * waitpid has reaped it. */
+ * A pid is recorded, and reaped and cleared, with SIGINT/SIGTERM blocked:
+ * the handler never sees a pid that the kernel may already have reused. */
 static volatile pid_t children[MAX_PROCS];
 
 /* ---- The four ways to add 1 ------------------------------------------ */
@@ -230,14 +231,8 @@ static void wait_at_gate(struct shared *s)
             die_errno("sem_wait (start gate)");
 }
 
-static void open_gate(struct shared *s, int procs)
-{
-    for (int k = 0; k < procs; k++)
-        if (sem_post(&s->start_gate) != 0)
-            die_errno("sem_post (start gate)");
-}
-
-/* What child K does: count, print what it sees, update its slice, exit. */
+/* What child K does: count, print what it sees, update its slice, exit.
+ * On an error it ends through die_errno, which ends with _exit too. */
 static noreturn void worker(struct shared *s, const struct options *opt,
                             enum lock_mode mode, int k, bool quiet)
 {
@@ -259,17 +254,33 @@ static noreturn void worker(struct shared *s, const struct options *opt,
 }
 
 /* Stop and reap every child still recorded. Used by the signal handler,
- * so only async-signal-safe calls: kill and waitpid. */
+ * so only async-signal-safe calls: kill and waitpid. SIGCONT after
+ * SIGTERM: a worker stopped with kill -STOP would keep the SIGTERM pending,
+ * never end, and waitpid would wait for ever. */
 static void stop_children(void)
 {
     for (int k = 0; k < MAX_PROCS; k++)
-        if (children[k] > 0)
+        if (children[k] > 0) {
             kill(children[k], SIGTERM);
+            kill(children[k], SIGCONT);
+        }
     for (int k = 0; k < MAX_PROCS; k++)
         if (children[k] > 0) {
-            waitpid(children[k], NULL, 0);
+            while (waitpid(children[k], NULL, 0) < 0 && errno == EINTR)
+                continue;
             children[k] = 0;
         }
+}
+
+/* An error in the parent while workers exist: stop and reap them first
+ * (die_errno alone would leave them behind), then report it and exit 1. */
+static noreturn void stop_and_die(const char *what)
+{
+    int saved = errno;
+    block_stop_signals();
+    stop_children();
+    errno = saved;
+    die_errno("%s", what);
 }
 
 /* Ctrl-C or kill of the parent: no child and no zombie is left behind.
@@ -279,6 +290,14 @@ static void on_stop_signal(int sig)
 {
     stop_children();
     die_of_signal(sig);
+}
+
+/* The parent's side of the start gate: one post per worker. */
+static void open_gate(struct shared *s, int procs)
+{
+    for (int k = 0; k < procs; k++)
+        if (sem_post(&s->start_gate) != 0)
+            stop_and_die("sem_post (start gate)");
 }
 
 static void start_workers(struct shared *s, const struct options *opt,
@@ -310,11 +329,20 @@ static bool join_workers(const struct options *opt)
 {
     bool ok = true;
     for (int k = 0; k < opt->procs; k++) {
-        int status;
-        while (waitpid(children[k], &status, 0) < 0)
+        /* Wait, then reap, in two steps. waitid with WNOWAIT returns once
+         * the worker has ended but leaves it a zombie, so its pid stays
+         * ours; the reap and clearing the pid then happen with Ctrl-C held
+         * back, so the handler never kills a pid the kernel has reused. */
+        siginfo_t info;
+        while (waitid(P_PID, (id_t)children[k], &info, WEXITED | WNOWAIT) < 0)
             if (errno != EINTR)
-                die_errno("waitpid");
+                stop_and_die("waitid");
+        int status;
+        block_stop_signals();
+        if (waitpid(children[k], &status, 0) < 0) /* returns at once */
+            stop_and_die("waitpid");
         children[k] = 0;
+        unblock_stop_signals();
 
         bool planned = opt->die_holding_lock && k == 0;
         if (planned && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
@@ -577,6 +605,9 @@ static struct options parse_options(int argc, char **argv)
 int main(int argc, char **argv)
 {
     kit_init(argv[0]);
+    /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
+     * the workers itself and waitid would fail with ECHILD. */
+    signal(SIGCHLD, SIG_DFL);
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
 
