@@ -99,9 +99,20 @@ void warn_msg(const char *fmt, ...)
     va_end(ap);
 }
 
+static void (*die_cleanup)(void);
+
+void on_die(void (*cleanup)(void))
+{
+    die_cleanup = cleanup;
+}
+
 void die_errno(const char *fmt, ...)
 {
     int saved = errno;
+    if (die_cleanup) {
+        block_stop_signals(); /* the Ctrl-C handler cleans up the same things */
+        die_cleanup();
+    }
     char prefix[128], suffix[128];
     name_prefix(prefix, sizeof prefix);
     snprintf(suffix, sizeof suffix, ": %s", strerror(saved));
@@ -258,6 +269,7 @@ void unblock_stop_signals(void)
 
 void child_default_signals(void)
 {
+    die_cleanup = NULL;
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     unblock_stop_signals();

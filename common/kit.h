@@ -33,8 +33,15 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "prog: message: <errno text>" on stderr, then _exit(1): usable in a
- * child as well as in the parent. */
+ * child as well as in the parent. If on_die() named a cleanup, it runs
+ * first, with SIGINT and SIGTERM blocked. */
 noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* From now on, die_errno() in this process first calls CLEANUP: a
+ * lesson's own "stop and reap my children", so that an error in the
+ * parent never leaves them behind. A new child drops it
+ * (child_default_signals). */
+void on_die(void (*cleanup)(void));
 
 /* "prog: message" on stderr, then exit(2): a bad command line. */
 noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -76,7 +83,7 @@ void unblock_stop_signals(void);
 
 /* In a new child: SIGINT and SIGTERM back to their default action
  * (a handler inherited from the parent is not the child's business),
- * then unblocked. */
+ * then unblocked; and no on_die() cleanup (the children are not its). */
 void child_default_signals(void);
 
 /* At the end of a stop-signal handler: die of SIG itself, so the shell

@@ -181,7 +181,7 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
     local child
     child=$(pgrep -P "$BG_PID")
     [[ -n $child ]] || fail "no child process found"
-    kill -STOP "$child"
+    stop_process "$child"
     kill -TERM "$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 143

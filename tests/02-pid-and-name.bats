@@ -239,6 +239,15 @@ stop_bg() {
     assert_forks_gone 5
 }
 
+@test "an error in the parent while workers sleep stops and reaps them before it exits" {
+    # waitid fails (injected): the parent must not leave its 5 workers behind.
+    run_prog_injected FAIL_WAITID=1 -- --count 5 --min-sleep 30 --max-sleep 30
+    assert_failure 1
+    [[ $stderr == *"waitid: Invalid argument"* ]] || fail "no clear message: $stderr"
+    refute_line "Main-Process Done."
+    assert_forks_gone 5
+}
+
 @test "a worker killed by someone else: the parent says so and exits 1" {
     start_bg --count 1 --min-sleep 30 --max-sleep 30
     wait_for_workers 1
@@ -286,15 +295,11 @@ stop_bg() {
     wait_for_workers 3
     local -a pids
     mapfile -t pids < <(pgrep -P "$BG_PID")
-    kill -STOP "${pids[0]}"
-    wait_until 5 "worker ${pids[0]} is not stopped" is_stopped "${pids[0]}"
+    stop_process "${pids[0]}"
     kill -TERM "$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 143
     assert_gone "${pids[@]}"
-}
-is_stopped() {
-    [[ $(proc_state "$1") == T ]]
 }
 
 @test "Ctrl-C (SIGINT to the whole process group) leaves no process behind" {

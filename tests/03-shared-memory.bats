@@ -273,15 +273,11 @@ $maps"
     wait_for_children 3
     local -a pids
     mapfile -t pids < <(pgrep -P "$BG_PID")
-    kill -STOP "${pids[0]}"
-    wait_until 5 "worker ${pids[0]} is not stopped" is_stopped "${pids[0]}"
+    stop_process "${pids[0]}"
     kill -TERM "$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 143
     assert_gone "${pids[@]}"
-}
-is_stopped() {
-    [[ $(proc_state "$1") == T ]]
 }
 
 @test "SIGTERM to the parent while workers count leaves no process behind" {

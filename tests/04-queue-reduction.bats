@@ -206,8 +206,7 @@ assert_queue_gone() {
     wait_for_children 2
     local worker
     worker=$(pgrep -P "$BG_PID" | head -1)
-    kill -STOP "$worker"
-    wait_until 5 "worker $worker is not stopped" eval '[[ $(proc_state "$worker") == T ]]'
+    stop_process "$worker"
     kill -TERM "$BG_PID"
     wait_bg 5
     assert_equal "$BG_STATUS" 143

@@ -178,7 +178,7 @@ table_rows() {
     local -a pids
     mapfile -t pids < <(pgrep -P "$BG_PID")
     local victim=${pids[0]} sibling=${pids[1]}
-    kill -STOP "$sibling"
+    stop_process "$sibling"
     kill -KILL "$victim"
     wait_bg 10
     assert_equal "$BG_STATUS" 1
@@ -212,8 +212,10 @@ table_rows() {
     start_bg --work 100000 --max-workers 3 --cores one
     wait_for_children 1
     workers=$(pgrep -P "$BG_PID")
-    # shellcheck disable=SC2086 # one pid a word
-    kill -STOP $workers
+    local worker
+    for worker in $workers; do
+        stop_process "$worker"
+    done
     kill -TERM "$BG_PID"
     wait_bg 10
     assert_equal "$BG_STATUS" 143

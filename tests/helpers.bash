@@ -159,6 +159,15 @@ wait_bg() {
     wait "$BG_PID" || BG_STATUS=$?
 }
 
+# Stop process $1 with SIGSTOP and wait (bounded) until it is stopped.
+stop_process() {
+    kill -STOP "$1"
+    wait_until 5 "process $1 did not stop" is_stopped "$1"
+}
+is_stopped() {
+    [[ $(proc_state "$1") == T ]]
+}
+
 # State letter of a process (R, S, Z, ...); fails if there is no such process.
 proc_state() {
     local stat

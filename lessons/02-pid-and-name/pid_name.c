@@ -26,7 +26,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdnoreturn.h>
 #include <string.h>
 #include <sys/prctl.h> /* Linux only; it declares prctl() without _GNU_SOURCE */
 #include <sys/types.h>
@@ -137,17 +136,6 @@ static void stop_workers(void)
         }
 }
 
-/* An error in the parent after workers have started: report it, stop and
- * reap them, exit 1. (die_errno alone would leave them behind.) */
-static noreturn void stop_and_die(const char *what)
-{
-    int saved = errno;
-    block_stop_signals();
-    stop_workers();
-    errno = saved;
-    die_errno("%s", what);
-}
-
 /* Ctrl-C or kill of the parent: leave nothing behind, then die of the
  * same signal. */
 static void on_stop_signal(int sig)
@@ -189,12 +177,12 @@ static bool join_worker(struct worker *w)
     siginfo_t info;
     while (waitid(P_PID, (id_t)w->pid, &info, WEXITED | WNOWAIT) < 0)
         if (errno != EINTR)
-            stop_and_die("waitid");
+            die_errno("waitid");
 
     int status;
     block_stop_signals();
     if (waitpid((pid_t)w->pid, &status, 0) < 0)
-        stop_and_die("waitpid");
+        die_errno("waitpid");
     pid_t pid = (pid_t)w->pid;
     w->pid = 0;
     unblock_stop_signals();
@@ -291,6 +279,7 @@ int main(int argc, char **argv)
     if (opt.inherit_random)
         srand(worker_seed(opt.seed, 0)); /* once, in the parent only */
     catch_stop_signals(on_stop_signal);
+    on_die(stop_workers); /* an error in the parent stops and reaps the children first */
 
     say("Parent process ID: %ld", (long)getpid());
     say("Random seed: %ld (run again with --seed %ld for the same sleeps)", opt.seed, opt.seed);

@@ -272,17 +272,6 @@ static void stop_children(void)
         }
 }
 
-/* An error in the parent while workers exist: stop and reap them first
- * (die_errno alone would leave them behind), then report it and exit 1. */
-static noreturn void stop_and_die(const char *what)
-{
-    int saved = errno;
-    block_stop_signals();
-    stop_children();
-    errno = saved;
-    die_errno("%s", what);
-}
-
 /* Ctrl-C or kill of the parent: no child and no zombie is left behind.
  * The shared memory is anonymous: it disappears with the last process
  * that maps it, so there is nothing else to clean up. */
@@ -297,7 +286,7 @@ static void open_gate(struct shared *s, int procs)
 {
     for (int k = 0; k < procs; k++)
         if (sem_post(&s->start_gate) != 0)
-            stop_and_die("sem_post (start gate)");
+            die_errno("sem_post (start gate)");
 }
 
 static void start_workers(struct shared *s, const struct options *opt,
@@ -336,11 +325,11 @@ static bool join_workers(const struct options *opt)
         siginfo_t info;
         while (waitid(P_PID, (id_t)children[k], &info, WEXITED | WNOWAIT) < 0)
             if (errno != EINTR)
-                stop_and_die("waitid");
+                die_errno("waitid");
         int status;
         block_stop_signals();
         if (waitpid(children[k], &status, 0) < 0) /* returns at once */
-            stop_and_die("waitpid");
+            die_errno("waitpid");
         children[k] = 0;
         unblock_stop_signals();
 
@@ -610,6 +599,7 @@ int main(int argc, char **argv)
     signal(SIGCHLD, SIG_DFL);
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
+    on_die(stop_children); /* an error in the parent stops and reaps the children first */
 
     /* The shared block. MAP_ANONYMOUS: memory with no file and no name,
      * so nothing can be left behind; MAP_SHARED: after fork, parent and

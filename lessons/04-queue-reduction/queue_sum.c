@@ -109,15 +109,6 @@ static void stop_workers(void)
         }
 }
 
-/* An error in the parent once workers run: say it, stop them, exit 1. */
-static noreturn void stop_and_die(const char *what)
-{
-    int saved = errno;
-    stop_workers();
-    errno = saved;
-    die_errno("%s", what);
-}
-
 /* ---- the work ------------------------------------------------------- */
 
 /* `for i in range(baseNum): sub_total += 1`, as real work. At -O2 a
@@ -243,7 +234,7 @@ static int get(struct queue *q, struct record *r, double timeout)
         else
             n = mq_timedreceive(q->mq, (char *)r, sizeof *r, NULL, &until);
         if (n < 0 && errno != ETIMEDOUT && errno != EINTR)
-            stop_and_die("mq_receive");
+            die_errno("mq_receive");
         return n < 0 ? 0 : 1;
     }
     char piece[PIPE_BUF];
@@ -251,7 +242,7 @@ static int get(struct queue *q, struct record *r, double timeout)
         /* Each piece went in with one atomic write: one read gets it whole. */
         ssize_t n = read(q->rd, piece, (size_t)q->piece);
         if (n < 0 && errno != EINTR)
-            stop_and_die("read");
+            die_errno("read");
         if (n <= 0)
             return n < 0 ? 0 : -1;
         assert(n == q->piece);
@@ -315,7 +306,7 @@ static bool reap_one(void)
     block_stop_signals();
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid < 0)
-        stop_and_die("waitpid");
+        die_errno("waitpid");
     if (pid > 0) {
         while (live_pid[i] != pid) /* every child is a recorded worker */
             i++;
@@ -358,7 +349,7 @@ static bool join_all(int counting_fd, int n, double watchdog)
     ssize_t got;
     while ((got = read(counting_fd, &byte, 1)) != 0)
         if (got < 0 && errno != EINTR)
-            stop_and_die("read");
+            die_errno("read");
 
     double last_end = now_seconds(); /* the watchdog starts again at every join */
     while (reaped < n) {
@@ -390,7 +381,7 @@ static long long drain_to_sentinel(struct queue *q, int *results)
         rc = mq_timedsend(q->mq, (const char *)&r, sizeof r, 0, &past);
     }
     if (rc < 0 && errno != EAGAIN && errno != ETIMEDOUT)
-        stop_and_die("put 'exit'");
+        die_errno("put 'exit'");
     if (rc < 0) {
         warn_msg("deadlock: the %s is full, so the 'exit' sentinel does not fit and nobody "
                  "reads yet; drain before join (--order drain-then-join)",
@@ -544,6 +535,7 @@ int main(int argc, char **argv)
     kit_init(argv[0]);
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
+    on_die(stop_workers); /* an error in the parent stops and reaps the children first */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an error to report (EPIPE), not a death */
     /* An inherited "ignore" would make the kernel reap the workers itself,
      * and waitpid would fail (ECHILD). Blocked, SIGCHLD stays pending until

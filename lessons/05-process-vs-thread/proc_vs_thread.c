@@ -175,16 +175,6 @@ static void stop_child(void)
     }
 }
 
-/* An error in the parent while a child may be there: reap it, then exit 1. */
-static noreturn void stop_and_die(const char *what)
-{
-    int saved = errno;
-    block_stop_signals();
-    stop_child();
-    errno = saved;
-    die_errno("%s", what);
-}
-
 /* waitpid() for the child; true if it exited with status 0. Wait, then reap:
  * waitid(WNOWAIT) leaves it a zombie, so its pid stays ours; the reap and
  * clearing running_child happen with Ctrl-C held back, so the handler never
@@ -194,10 +184,10 @@ static bool wait_child(pid_t pid)
     siginfo_t info;
     int status;
     if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
-        stop_and_die("waitid");
+        die_errno("waitid");
     block_stop_signals();
     if (waitpid(pid, &status, 0) < 0)
-        stop_and_die("waitpid");
+        die_errno("waitpid");
     running_child = 0;
     unblock_stop_signals();
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -609,6 +599,7 @@ int main(int argc, char **argv)
     kit_init(argv[0]);
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
+    on_die(stop_child); /* an error in the parent stops and reaps the children first */
     /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
      * each child itself: no zombie to see, and waitid() would fail. */
     signal(SIGCHLD, SIG_DFL);

@@ -154,16 +154,6 @@ static void stop_workers(void)
         }
 }
 
-/* An error in the parent while workers run: stop and reap them, exit 1. */
-static noreturn void stop_and_die(const char *what)
-{
-    int saved = errno;
-    block_stop_signals();
-    stop_workers();
-    errno = saved;
-    die_errno("%s", what);
-}
-
 /* p.join() for every worker, in the order they end: a worker killed by
  * someone else is noticed at once, and the others are stopped. Wait and
  * reap are two steps: waitid(WNOWAIT) leaves the worker a zombie, so its
@@ -175,13 +165,13 @@ static bool join_workers(int workers)
     for (int left = workers; left > 0; left--) {
         siginfo_t info;
         if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) < 0)
-            stop_and_die("waitid");
+            die_errno("waitid");
         int k = 0, status;
         while (k < workers && running[k] != info.si_pid)
             k++; /* found: our only children are this run's workers */
         block_stop_signals();
         if (waitpid(info.si_pid, &status, 0) < 0)
-            stop_and_die("waitpid");
+            die_errno("waitpid");
         if (k < workers)
             running[k] = 0;
         unblock_stop_signals();
@@ -505,6 +495,7 @@ int main(int argc, char **argv)
     kit_init(argv[0]);
     struct options opt = parse_options(argc, argv);
     catch_stop_signals(on_stop_signal);
+    on_die(stop_workers); /* an error in the parent stops and reaps the children first */
     /* Had whoever started us set SIGCHLD to "ignore", the kernel would reap
      * the workers itself and waitid() would find none to wait for. */
     signal(SIGCHLD, SIG_DFL);
