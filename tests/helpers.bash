@@ -97,8 +97,10 @@ run_bounded() {
 # (= its process group id) is in $BG_PID.
 start_bg() {
     BG_OUT="$BATS_TEST_TMPDIR/bg.out"
+    local -a launcher=(env --default-signal=INT)
+    env --default-signal=INT true 2>/dev/null || launcher=() # coreutils before 8.31
     set -m
-    env --default-signal=INT "$PROG" "$@" >"$BG_OUT" 2>&1 3>&- &
+    "${launcher[@]}" "$PROG" "$@" >"$BG_OUT" 2>&1 3>&- &
     BG_PID=$!
     set +m
 }
