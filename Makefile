@@ -1,16 +1,16 @@
 # The kit's top-level Makefile: `make help` lists what it does.
 # CC and CFLAGS given here reach every lesson:  make CC=clang
 
-LESSONS := $(sort $(patsubst %/,%,$(wildcard lessons/[0-9][0-9]-*/)))
+LESSON_DIRS := $(sort $(patsubst %/,%,$(wildcard lessons/[0-9][0-9]-*/)))
 
-.PHONY: all test demo bench grade grade-check clean help $(LESSONS)
+.PHONY: all test demo bench grade grade-check clean help $(LESSON_DIRS)
 
 # make grade KIT=/path/to/a/copy/of/the/kit   (default: this kit)
 KIT ?=
 
-all: $(LESSONS)
+all: $(LESSON_DIRS)
 
-$(LESSONS):
+$(LESSON_DIRS):
 	@$(MAKE) --no-print-directory -C $@
 
 test: all
@@ -27,10 +27,10 @@ grade-check:
 	@tests/run tests/grading.bats
 
 demo:
-	@for lesson in $(LESSONS); do $(MAKE) --no-print-directory -s -C $$lesson demo || exit 1; done
+	@for lesson in $(LESSON_DIRS); do $(MAKE) --no-print-directory -s -C $$lesson demo || exit 1; done
 
 clean:
-	@for lesson in $(LESSONS); do $(MAKE) --no-print-directory -s -C $$lesson clean; done
+	@for lesson in $(LESSON_DIRS); do $(MAKE) --no-print-directory -s -C $$lesson clean; done
 
 help:
 	@echo 'make                 build every lesson (warnings are errors; make CC=clang works too)'

@@ -136,7 +136,7 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
     kill -KILL "$child"
     wait_bg 10
     assert_equal "$BG_STATUS" 1
-    grep -qx "process p exit code: -9" "$BG_OUT" || fail "no '-9' exit code: $(cat "$BG_OUT")"
+    grep -qx "process p exit code: -9" "$BG_OUT" || fail "no '-9' exit code: $(show_output "$BG_OUT")"
 }
 
 @test "SIGTERM to the parent alone while the child sleeps leaves no process behind" {

@@ -107,7 +107,7 @@ stop_bg() {
     # 16 bytes of prefix: the kernel cuts every name to the same 15 bytes.
     assert_equal "$(children_names)" "pid-name-worker pid-name-worker pid-name-worker"
     stop_bg
-    grep -q '^Worker pid-name-worker-3: ' "$BG_OUT" || fail "full name not printed: $(cat "$BG_OUT")"
+    grep -q '^Worker pid-name-worker-3: ' "$BG_OUT" || fail "full name not printed: $(show_output "$BG_OUT")"
 }
 
 @test "the same --seed gives each name the same sleep; another seed does not" {
@@ -257,7 +257,7 @@ stop_bg() {
     wait_bg 10
     assert_equal "$BG_STATUS" 1
     grep -q "worker 1 (pid $worker) was killed by signal 9" "$BG_OUT" ||
-        fail "no message about the killed worker: $(cat "$BG_OUT")"
+        fail "no message about the killed worker: $(show_output "$BG_OUT")"
     assert_equal "$(tail -n 1 "$BG_OUT")" "Main-Process Done."
 }
 

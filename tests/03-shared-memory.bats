@@ -324,10 +324,10 @@ $maps"
     wait_bg 30
     assert_equal "$BG_STATUS" 1
     grep -Eq '^shared_counter: Process-[0-9]+ was killed by signal 9$' "$BG_OUT" ||
-        fail "no message about the killed worker: $(cat "$BG_OUT")"
+        fail "no message about the killed worker: $(show_output "$BG_OUT")"
     # The parent blames the dead worker, not the lock.
     grep -q 'a worker did not finish: the final value is incomplete' "$BG_OUT" ||
-        fail "no word on the incomplete value: $(cat "$BG_OUT")"
+        fail "no word on the incomplete value: $(show_output "$BG_OUT")"
 }
 
 @test "a fork that fails (EAGAIN) stops and reaps the workers waiting at the gate" {

@@ -44,7 +44,7 @@ assert_sum_story() {
 assert_queue_gone() {
     local name status=0
     name=$(sed -n 's|^Queue: POSIX message queue \(/[^ ]*\) .*|\1|p' "$BG_OUT")
-    [[ -n $name ]] || fail "no queue name in the output: $(cat "$BG_OUT")"
+    [[ -n $name ]] || fail "no queue name in the output: $(show_output "$BG_OUT")"
     "$(fixture mq_exists)" "$name" || status=$?
     case $status in
     0) fail "message queue $name was left behind" ;;
@@ -220,8 +220,8 @@ assert_queue_gone() {
     kill -KILL "$(pgrep -P "$BG_PID")"
     wait_bg 10
     assert_equal "$BG_STATUS" 1
-    grep -q "worker 0 (pid [0-9]*) was killed by signal 9" "$BG_OUT" || fail "no warning: $(cat "$BG_OUT")"
-    grep -qx "Main-Processing Total Count=0" "$BG_OUT" || fail "total: $(cat "$BG_OUT")"
+    grep -q "worker 0 (pid [0-9]*) was killed by signal 9" "$BG_OUT" || fail "no warning: $(show_output "$BG_OUT")"
+    grep -qx "Main-Processing Total Count=0" "$BG_OUT" || fail "total: $(show_output "$BG_OUT")"
 }
 
 @test "SIGTERM to the parent while workers count: nothing left, queue kind pipe" {

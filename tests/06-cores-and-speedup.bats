@@ -166,7 +166,7 @@ table_rows() {
     wait_bg 10
     assert_equal "$BG_STATUS" 1
     grep -qE 'worker 0 \(pid [0-9]+\) was killed by signal 9' "$BG_OUT" ||
-        fail "no message about the killed worker: $(cat "$BG_OUT")"
+        fail "no message about the killed worker: $(show_output "$BG_OUT")"
 }
 
 @test "a worker killed while its sibling is stopped: noticed at once, the sibling stopped and reaped" {
@@ -183,8 +183,8 @@ table_rows() {
     wait_bg 10
     assert_equal "$BG_STATUS" 1
     grep -qE "worker [01] \(pid $victim\) was killed by signal 9$" "$BG_OUT" ||
-        fail "no message about the killed worker: $(cat "$BG_OUT")"
-    grep -q "pid $sibling" "$BG_OUT" && fail "the sibling it stopped itself is reported: $(cat "$BG_OUT")"
+        fail "no message about the killed worker: $(show_output "$BG_OUT")"
+    grep -q "pid $sibling" "$BG_OUT" && fail "the sibling it stopped itself is reported: $(show_output "$BG_OUT")"
     grep -q '^every run combined' "$BG_OUT" && fail "a last line after a failure"
     assert_gone "$sibling"
 }

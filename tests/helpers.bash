@@ -83,10 +83,28 @@ run_prog() {
 # by the check at the end of the test instead.
 run_bounded() {
     local out="$BATS_TEST_TMPDIR/run.out" err="$BATS_TEST_TMPDIR/run.err" rc=0
-    timeout -k 2 "${KIT_RUN_TIMEOUT:-20}" "$@" >"$out" 2>"$err" </dev/null 3>&- || rc=$?
-    cat "$out"
-    cat "$err" >&2
+    (limit_output && exec timeout -k 2 "${KIT_RUN_TIMEOUT:-20}" "$@") >"$out" 2>"$err" </dev/null 3>&- ||
+        rc=$?
+    show_output "$out"
+    show_output "$err" >&2
     return "$rc"
+}
+
+# Output is bounded too: a program that floods it would fill the disk, and
+# bash would take minutes to split it into $lines. Past 10 MiB a write
+# fails (SIGXFSZ); past 1 MiB only the start is shown, with a note.
+OUTPUT_LIMIT_KIB=10240
+limit_output() {
+    ulimit -f "$OUTPUT_LIMIT_KIB"
+}
+show_output() {
+    if (($(stat -c %s "$1" 2>/dev/null || echo 0) > 1048576)); then
+        head -c 4096 "$1"
+        echo
+        echo "kit tests: the program wrote more than 1 MiB to $(basename "$1"); only its start is shown"
+    else
+        cat "$1"
+    fi
 }
 
 # Start the program in the background as a shell in a terminal would:
@@ -100,7 +118,7 @@ start_bg() {
     local -a launcher=(env --default-signal=INT)
     env --default-signal=INT true 2>/dev/null || launcher=() # coreutils before 8.31
     set -m
-    "${launcher[@]}" "$PROG" "$@" >"$BG_OUT" 2>&1 3>&- &
+    (limit_output && exec "${launcher[@]}" "$PROG" "$@") >"$BG_OUT" 2>&1 3>&- &
     BG_PID=$!
     set +m
 }
@@ -115,11 +133,13 @@ wait_until() {
         if ! bg_running; then
             "$@" && return 0 # it may have happened just before the end
             fail "the program ended, but $what; its output:
-$(cat "$BG_OUT" 2>/dev/null)"
+$(show_output "$BG_OUT" 2>/dev/null)"
+            return 1
         fi
         if ((waited >= limit * 20)); then
             fail "after ${limit}s, $what; output so far:
-$(cat "$BG_OUT" 2>/dev/null)"
+$(show_output "$BG_OUT" 2>/dev/null)"
+            return 1
         fi
         sleep 0.05
         waited=$((waited + 1))
@@ -153,6 +173,7 @@ wait_bg() {
         if ((waited >= limit * 20)); then
             kill -KILL -- "-$BG_PID" 2>/dev/null
             fail "program still running ${limit}s after it was told to stop"
+            return 1
         fi
         sleep 0.05
         waited=$((waited + 1))
@@ -225,14 +246,14 @@ run_piped() {
     local pipe="$BATS_TEST_TMPDIR/pipe" reader
     rm -f "$pipe"
     mkfifo "$pipe"
-    env -u KIT_TEST_TAG cat <"$pipe" >"$out" 3>&- &
+    (limit_output && exec env -u KIT_TEST_TAG cat <"$pipe" >"$out") 3>&- &
     reader=$!
     status=0
-    timeout -k 2 "${KIT_RUN_TIMEOUT:-20}" "$PROG" "$@" >"$pipe" 2>"$err" </dev/null 3>&- ||
-        status=$?
+    (limit_output && exec timeout -k 2 "${KIT_RUN_TIMEOUT:-20}" "$PROG" "$@") >"$pipe" 2>"$err" \
+        </dev/null 3>&- || status=$?
     assert_nothing_left
     wait "$reader"
-    output=$(<"$out") stderr=$(<"$err")
+    output=$(show_output "$out") stderr=$(show_output "$err")
     mapfile -t lines <<<"$output"
     mapfile -t stderr_lines <<<"$stderr"
     [[ -n $stderr ]] || stderr_lines=()
@@ -275,7 +296,7 @@ fixture() {
         cc -shared -fPIC -o "$built" "$BATS_TEST_DIRNAME/fixtures/${name%.so}.c" -ldl
     else
         cc -o "$built" "$BATS_TEST_DIRNAME/fixtures/$name.c" -lrt
-    fi >&2 || fail "cannot build the test fixture $name"
+    fi >&2 || { fail "cannot build the test fixture $name"; return 1; }
     printf '%s\n' "$built"
 }
 
