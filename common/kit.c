@@ -38,25 +38,29 @@ static void write_all(int fd, const char *buf, size_t len)
     }
 }
 
-/* Build "PREFIX<formatted text>SUFFIX\n" in one buffer and write it once. */
-static void emit(int fd, const char *prefix, const char *suffix,
+/* Build "PREFIX<formatted text>SUFFIX\n" in one buffer and write it once.
+ * The text is cut if need be, never the suffix (an errno text, say). With
+ * ONE_LINE, a newline or other control character in the text (from a bad
+ * argument, for example) is shown as '?', so a message stays one line. */
+static void emit(int fd, const char *prefix, const char *suffix, int one_line,
                  const char *fmt, va_list ap)
 {
     char line[LINE_MAX_BYTES];
-    size_t room = sizeof line - 1; /* keep one byte for the '\n' */
+    size_t room = sizeof line - 1 - strlen(suffix); /* keep room for suffix and '\n' */
     int len = snprintf(line, room, "%s", prefix);
     if (len < 0)
         return;
     size_t used = (size_t)len < room ? (size_t)len : room - 1;
 
     len = vsnprintf(line + used, room - used, fmt, ap);
-    if (len > 0)
-        used += (size_t)len < room - used ? (size_t)len : room - used - 1;
+    size_t text = len < 0 ? 0 : (size_t)len < room - used ? (size_t)len : room - used - 1;
+    for (size_t k = used; one_line && k < used + text; k++)
+        if ((unsigned char)line[k] < ' ' && line[k] != '\t')
+            line[k] = '?';
+    used += text;
 
-    len = snprintf(line + used, room - used, "%s", suffix);
-    if (len > 0)
-        used += (size_t)len < room - used ? (size_t)len : room - used - 1;
-
+    memcpy(line + used, suffix, strlen(suffix));
+    used += strlen(suffix);
     line[used++] = '\n';
     write_all(fd, line, used);
 }
@@ -65,7 +69,7 @@ void say(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    emit(STDOUT_FILENO, "", "", fmt, ap);
+    emit(STDOUT_FILENO, "", "", 0, fmt, ap);
     va_end(ap);
 }
 
@@ -79,7 +83,7 @@ void log_info(const char *fmt, ...)
 
     va_list ap;
     va_start(ap, fmt);
-    emit(STDOUT_FILENO, stamp, "", fmt, ap);
+    emit(STDOUT_FILENO, stamp, "", 0, fmt, ap);
     va_end(ap);
 }
 
@@ -95,7 +99,7 @@ void warn_msg(const char *fmt, ...)
     name_prefix(prefix, sizeof prefix);
     va_list ap;
     va_start(ap, fmt);
-    emit(STDERR_FILENO, prefix, "", fmt, ap);
+    emit(STDERR_FILENO, prefix, "", 1, fmt, ap);
     va_end(ap);
 }
 
@@ -118,7 +122,7 @@ void die_errno(const char *fmt, ...)
     snprintf(suffix, sizeof suffix, ": %s", strerror(saved));
     va_list ap;
     va_start(ap, fmt);
-    emit(STDERR_FILENO, prefix, suffix, fmt, ap);
+    emit(STDERR_FILENO, prefix, suffix, 1, fmt, ap);
     va_end(ap);
     /* _exit, not exit: safe in a child too, where exit() would run the
      * parent's atexit handlers and flush its stdio buffers a second time. */
@@ -131,7 +135,7 @@ void usage_error(const char *fmt, ...)
     name_prefix(prefix, sizeof prefix);
     va_list ap;
     va_start(ap, fmt);
-    emit(STDERR_FILENO, prefix, " (try --help)", fmt, ap);
+    emit(STDERR_FILENO, prefix, " (try --help)", 1, fmt, ap);
     va_end(ap);
     exit(2);
 }

@@ -112,7 +112,8 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
 @test "bad input exits 2 with one line naming the flag, and starts nothing" {
     assert_bad_values "--sleep|abc" "--sleep|-1" "--sleep|1x" "--sleep|" "--sleep|4000" \
         "--sleep|1e3" "--sleep|nan" "--sleep|0x10" "--sleep| 1" "--terminate-after|-0.5" \
-        "--terminate-after|soon" "--name|" "--name|$(printf 'n%.0s' {1..65})"
+        "--terminate-after|soon" "--name|" "--name|$(printf 'n%.0s' {1..65})" \
+        "--sleep|1"$'\n'"2" # a newline in the value: still one line on stderr
 }
 
 @test "an unknown flag, a flag without its value, a stray argument: exit 2" {
