@@ -48,7 +48,7 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
 }
 
 @test "is_alive is True while the child runs and False after join" {
-    run_prog --sleep 1
+    run_prog --sleep 0.5
     assert_success
     assert_equal "$(grep -c '^process p is alive: ' <<<"$output")" 2
     assert_line_before "^process p is alive: True$" "${STAMP}Main-Process: joined process$"
@@ -72,7 +72,7 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
 }
 
 @test "a zombie is not alive: no SIGTERM is sent to a child that already exited" {
-    run_prog --sleep 0 --terminate-after 1
+    run_prog --sleep 0 --terminate-after 0.5
     assert_success
     assert_line --regexp "already finished"
     refute_line --regexp "terminating process"
