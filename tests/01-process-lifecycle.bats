@@ -143,37 +143,25 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
 @test "SIGTERM to the parent alone while the child sleeps leaves no process behind" {
     start_bg --sleep 30
     wait_for_line "^Sub-Process First: starting$"
-    kill -TERM "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 143 # 128 + SIGTERM: the parent died of the signal
-    assert_nothing_left
+    signal_bg_and_check TERM
 }
 
 @test "SIGINT to the parent alone while the child sleeps leaves no process behind" {
     start_bg --sleep 30
     wait_for_line "^Sub-Process First: starting$"
-    kill -INT "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 130 # 128 + SIGINT
-    assert_nothing_left
+    signal_bg_and_check INT
 }
 
 @test "Ctrl-C (SIGINT to the whole process group) leaves no process behind" {
     start_bg --sleep 30
     wait_for_line "^Sub-Process First: starting$"
-    kill -INT -- "-$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 130
-    assert_nothing_left
+    signal_bg_and_check INT group
 }
 
 @test "SIGTERM during --terminate-after's wait leaves no process behind" {
     start_bg --sleep 30 --terminate-after 20
     wait_for_line "^Sub-Process First: starting$"
-    kill -TERM "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 143
-    assert_nothing_left
+    signal_bg_and_check TERM
 }
 
 @test "SIGTERM to the parent while the child is stopped (kill -STOP) leaves no process behind" {

@@ -278,14 +278,8 @@ stop_bg() {
 @test "SIGINT to the parent alone while the workers sleep leaves no process behind" {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8
-    local -a pids
-    mapfile -t pids < <(pgrep -P "$BG_PID")
-    assert_equal "${#pids[@]}" 8
-    kill -INT "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 130 # 128 + SIGINT
-    assert_gone "${pids[@]}"
-    assert_nothing_left
+    assert_equal "$(pgrep -c -P "$BG_PID")" 8
+    signal_bg_and_check INT
 }
 
 @test "a worker stopped with SIGSTOP does not keep SIGTERM to the parent from ending it" {
@@ -293,24 +287,13 @@ stop_bg() {
     # SIGTERM pending, and the parent's waitpid would wait for ever.
     start_bg --count 3 --min-sleep 30 --max-sleep 30
     wait_for_workers 3
-    local -a pids
-    mapfile -t pids < <(pgrep -P "$BG_PID")
-    stop_process "${pids[0]}"
-    kill -TERM "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 143
-    assert_gone "${pids[@]}"
+    stop_process "$(pgrep -P "$BG_PID" | head -n 1)"
+    signal_bg_and_check TERM
 }
 
 @test "Ctrl-C (SIGINT to the whole process group) leaves no process behind" {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8
-    local -a pids
-    mapfile -t pids < <(pgrep -P "$BG_PID")
-    assert_equal "${#pids[@]}" 8
-    kill -INT -- "-$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 130
-    assert_gone "${pids[@]}"
-    assert_nothing_left
+    assert_equal "$(pgrep -c -P "$BG_PID")" 8
+    signal_bg_and_check INT group
 }

@@ -182,6 +182,22 @@ wait_bg() {
     wait "$BG_PID" || BG_STATUS=$?
 }
 
+# Send signal $1 (TERM or INT) to the background program, to it alone or,
+# with "group" as $2, to its whole process group as Ctrl-C does. Its
+# children are noted first; then the program must die of that signal, and
+# every child must be gone, zombies included.
+signal_bg_and_check() {
+    local sig=$1 target=$BG_PID
+    [[ ${2:-} == group ]] && target=-$BG_PID
+    local -a pids
+    mapfile -t pids < <(pgrep -P "$BG_PID")
+    kill -"$sig" -- "$target"
+    wait_bg 10
+    assert_equal "$BG_STATUS" $((128 + $(kill -l "$sig")))
+    assert_gone "${pids[@]}"
+    assert_nothing_left
+}
+
 # Stop process $1 with SIGSTOP and wait (bounded) until it is stopped.
 stop_process() {
     kill -STOP "$1"
