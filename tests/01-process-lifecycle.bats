@@ -167,12 +167,6 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
 @test "SIGTERM to the parent while the child is stopped (kill -STOP) leaves no process behind" {
     start_bg --sleep 30
     wait_for_line "^Sub-Process First: starting$"
-    local child
-    child=$(pgrep -P "$BG_PID")
-    [[ -n $child ]] || fail "no child process found"
-    stop_process "$child"
-    kill -TERM "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 143
-    assert_gone "$child"
+    stop_process "$(pgrep -P "$BG_PID")"
+    signal_bg_and_check TERM
 }

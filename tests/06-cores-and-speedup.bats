@@ -190,38 +190,26 @@ table_rows() {
 }
 
 @test "Ctrl-C (SIGINT to the process group) while workers compute leaves nothing behind" {
-    local orphans workers
+    local orphans
     orphans=$(orphan_zombies)
     start_bg --work 100000 --max-workers 3 --cores all
     wait_for_children 1
-    workers=$(pgrep -P "$BG_PID")
-    kill -INT -- "-$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 130
-    assert_nothing_left
-    # shellcheck disable=SC2086 # one pid a word
-    assert_gone $workers
+    signal_bg_and_check INT group
     assert_equal "$(orphan_zombies)" "$orphans"
 }
 
 @test "SIGTERM to the parent alone, with a worker stopped (kill -STOP), leaves nothing behind" {
     # A stopped worker acts on SIGTERM only once continued: the program must
     # send SIGCONT too, or it would wait for that worker for ever.
-    local orphans workers
+    local orphans
     orphans=$(orphan_zombies)
     start_bg --work 100000 --max-workers 3 --cores one
     wait_for_children 1
-    workers=$(pgrep -P "$BG_PID")
     local worker
-    for worker in $workers; do
+    for worker in $(pgrep -P "$BG_PID"); do
         stop_process "$worker"
     done
-    kill -TERM "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 143
-    assert_nothing_left
-    # shellcheck disable=SC2086 # one pid a word
-    assert_gone $workers
+    signal_bg_and_check TERM
     assert_equal "$(orphan_zombies)" "$orphans"
 }
 
