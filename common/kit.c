@@ -1,55 +1,55 @@
-/* kit.c - the kit's helper module; see kit.h for what each call does. */
+/* kit.c - whole-line output, error exits, clocks, /proc readers, tables.
+ * See kit.h for what each call promises. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "kit.h"
+#include "kit_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 /* One line is at most this long; longer text is cut, never split. */
 enum { LINE_MAX_BYTES = 1024 };
 
-static const char *program_name = "kit";
+const char *kit_program_name = "kit";
 
-void kit_init(const char *argv0)
-{
-    const char *slash = strrchr(argv0, '/');
-    program_name = slash ? slash + 1 : argv0;
-}
-
-/* Write all LEN bytes of BUF to FD, going on after a partial write or
- * EINTR. A line of this size goes out in one write(2) in practice. */
-static void write_all(int fd, const char *buf, size_t len)
+/* Write all LEN bytes to FD, going on after a partial write or EINTR.
+ * Returns 0, or the errno of the write that failed. */
+static int write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return; /* nowhere left to report it */
+            return errno;
         }
         buf += n;
         len -= (size_t)n;
     }
+    return 0;
 }
 
-/* Build "PREFIX<formatted text>SUFFIX\n" in one buffer and write it once.
- * The text is cut if need be, never the suffix (an errno text, say). With
- * ONE_LINE, a newline or other control character in the text (from a bad
- * argument, for example) is shown as '?', so a message stays one line. */
-static void emit(int fd, const char *prefix, const char *suffix, int one_line,
-                 const char *fmt, va_list ap)
+/* Build "PREFIX<text>SUFFIX\n" in one buffer and write it once. The text
+ * is cut if need be, never the suffix (an errno text, say). With ONE_LINE
+ * a control character in the text (from a bad argument) is shown as '?',
+ * so that a message stays one line. Returns what write_all returns. */
+static int emit(int fd, const char *prefix, const char *suffix, int one_line,
+                const char *fmt, va_list ap)
 {
     char line[LINE_MAX_BYTES];
-    size_t room = sizeof line - 1 - strlen(suffix); /* keep room for suffix and '\n' */
+    size_t room = sizeof line - 1 - strlen(suffix); /* room for suffix and '\n' */
     int len = snprintf(line, room, "%s", prefix);
     if (len < 0)
-        return;
+        return 0;
     size_t used = (size_t)len < room ? (size_t)len : room - 1;
 
     len = vsnprintf(line + used, room - used, fmt, ap);
@@ -62,15 +62,56 @@ static void emit(int fd, const char *prefix, const char *suffix, int one_line,
     memcpy(line + used, suffix, strlen(suffix));
     used += strlen(suffix);
     line[used++] = '\n';
-    write_all(fd, line, used);
+    return write_all(fd, line, used);
+}
+
+/* "prog: " for messages on stderr. */
+static void name_prefix(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s: ", kit_program_name);
+}
+
+static void stderr_line(const char *suffix, const char *fmt, va_list ap)
+{
+    char prefix[128];
+    name_prefix(prefix, sizeof prefix);
+    emit(STDERR_FILENO, prefix, suffix, 1, fmt, ap);
+}
+
+void warn_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    stderr_line("", fmt, ap);
+    va_end(ap);
+}
+
+/* stdout failed with error ERR. A closed pipe ends the run as quietly as
+ * it ends `cat`; anything else is worth a line on stderr. Either way the
+ * children are stopped first (in the process that registered them). */
+static noreturn void stdout_failed(int err)
+{
+    kit_stop_children();
+    if (err == EPIPE)
+        kit_die_of_signal(SIGPIPE);
+    char prefix[128];
+    name_prefix(prefix, sizeof prefix);
+    const char *text = strerror(err);
+    write_all(STDERR_FILENO, prefix, strlen(prefix));
+    write_all(STDERR_FILENO, "cannot write to stdout: ", 24);
+    write_all(STDERR_FILENO, text, strlen(text));
+    write_all(STDERR_FILENO, "\n", 1);
+    kit_exit_now(EXIT_FAILURE);
 }
 
 void say(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    emit(STDOUT_FILENO, "", "", 0, fmt, ap);
+    int err = emit(STDOUT_FILENO, "", "", 0, fmt, ap);
     va_end(ap);
+    if (err)
+        stdout_failed(err);
 }
 
 void log_info(const char *fmt, ...)
@@ -83,138 +124,66 @@ void log_info(const char *fmt, ...)
 
     va_list ap;
     va_start(ap, fmt);
-    emit(STDOUT_FILENO, stamp, "", 0, fmt, ap);
+    int err = emit(STDOUT_FILENO, stamp, "", 0, fmt, ap);
     va_end(ap);
-}
-
-/* "prog: " for messages on stderr. */
-static void name_prefix(char *buf, size_t size)
-{
-    snprintf(buf, size, "%s: ", program_name);
-}
-
-void warn_msg(const char *fmt, ...)
-{
-    char prefix[128];
-    name_prefix(prefix, sizeof prefix);
-    va_list ap;
-    va_start(ap, fmt);
-    emit(STDERR_FILENO, prefix, "", 1, fmt, ap);
-    va_end(ap);
-}
-
-static void (*die_cleanup)(void);
-
-void on_die(void (*cleanup)(void))
-{
-    die_cleanup = cleanup;
+    if (err)
+        stdout_failed(err);
 }
 
 void die_errno(const char *fmt, ...)
 {
     int saved = errno;
-    if (die_cleanup) {
-        block_stop_signals(); /* the Ctrl-C handler cleans up the same things */
-        die_cleanup();
-    }
-    char prefix[128], suffix[128];
-    name_prefix(prefix, sizeof prefix);
+    kit_stop_children();
+    char suffix[128];
     snprintf(suffix, sizeof suffix, ": %s", strerror(saved));
     va_list ap;
     va_start(ap, fmt);
-    emit(STDERR_FILENO, prefix, suffix, 1, fmt, ap);
+    stderr_line(suffix, fmt, ap);
     va_end(ap);
-    /* _exit, not exit: safe in a child too, where exit() would run the
-     * parent's atexit handlers and flush its stdio buffers a second time. */
-    _exit(EXIT_FAILURE);
+    kit_exit_now(EXIT_FAILURE);
+}
+
+void die_msg(const char *fmt, ...)
+{
+    kit_stop_children();
+    va_list ap;
+    va_start(ap, fmt);
+    stderr_line("", fmt, ap);
+    va_end(ap);
+    kit_exit_now(EXIT_FAILURE);
 }
 
 void usage_error(const char *fmt, ...)
 {
-    char prefix[128];
-    name_prefix(prefix, sizeof prefix);
+    kit_stop_children();
     va_list ap;
     va_start(ap, fmt);
-    emit(STDERR_FILENO, prefix, " (try --help)", 1, fmt, ap);
+    stderr_line(" (try --help)", fmt, ap);
     va_end(ap);
-    exit(2);
+    kit_exit_now(2);
 }
 
-int is_help_flag(const char *arg)
+/* _exit, not exit: safe in a child too, where exit() would run the
+ * parent's atexit handlers and flush its stdio buffers a second time. */
+void kit_exit_now(int status)
 {
-    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+    kit_timeline_abandon();
+    _exit(status);
 }
 
-const char *flag_value(int argc, char **argv, int *i, const char *flag)
+void kit_die_of_signal(int sig)
 {
-    const char *arg = argv[*i];
-    size_t len = strlen(flag);
-    if (strncmp(arg, flag, len) != 0)
-        return NULL;
-    if (arg[len] == '=')
-        return arg + len + 1;
-    if (arg[len] != '\0')
-        return NULL; /* "--sleepy" is not "--sleep" */
-    if (*i + 1 >= argc)
-        usage_error("%s needs a value", flag);
-    *i += 1;
-    return argv[*i];
+    kit_timeline_abandon();
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    _exit(128 + sig); /* not reached: the default action ends the process */
 }
 
-/* "42" or "-42": an optional minus, then digits only. No space, no '+',
- * no hex, nothing trailing. */
-static int is_integer(const char *s)
-{
-    if (*s == '-')
-        s++;
-    if (*s == '\0')
-        return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return 0;
-    return 1;
-}
-
-/* "2", "0.25", ".5": digits with at most one '.'. No sign, exponent,
- * "inf" or "nan", which strtod() alone would take. */
-static int is_decimal(const char *s)
-{
-    int digits = 0, dots = 0;
-    for (; *s; s++) {
-        if (*s >= '0' && *s <= '9')
-            digits++;
-        else if (*s == '.' && dots == 0)
-            dots++;
-        else
-            return 0;
-    }
-    return digits > 0;
-}
-
-long parse_long(const char *flag, const char *text, long min, long max)
-{
-    if (!is_integer(text))
-        usage_error("%s: '%s' is not a whole number (allowed: %ld to %ld)",
-                    flag, text, min, max);
-    errno = 0;
-    long value = strtol(text, NULL, 10);
-    if (errno == ERANGE || value < min || value > max)
-        usage_error("%s: %s is out of range (allowed: %ld to %ld)",
-                    flag, text, min, max);
-    return value;
-}
-
-double parse_seconds(const char *flag, const char *text, double min, double max)
-{
-    if (!is_decimal(text))
-        usage_error("%s: '%s' is not a number of seconds (allowed: %g to %g)",
-                    flag, text, min, max);
-    double value = strtod(text, NULL);
-    if (value < min || value > max)
-        usage_error("%s: %s is out of range (allowed: %g to %g seconds)",
-                    flag, text, min, max);
-    return value;
-}
+/* ---- Time ---------------------------------------------------------------- */
 
 double now_seconds(void)
 {
@@ -237,55 +206,79 @@ void sleep_seconds(double seconds)
         continue;
 }
 
-static void stop_signal_set(sigset_t *set)
+double cpu_seconds(void)
 {
-    sigemptyset(set);
-    sigaddset(set, SIGINT);
-    sigaddset(set, SIGTERM);
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void catch_stop_signals(void (*handler)(int))
+/* ---- /proc ----------------------------------------------------------------- */
+
+/* Read a small /proc file into BUF ("" if it cannot be read). */
+static void read_small_file(const char *path, char *buf, size_t size)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    /* While the handler runs, the other stop signal waits its turn. */
-    stop_signal_set(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    /* Also when SIGINT was ignored at start (a background job of a script):
-     * the kit's programs clean up on every SIGINT they get, by design. */
-    sigaction(SIGINT, &sa, NULL);
+    buf[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
 }
 
-void block_stop_signals(void)
+long proc_status_field(pid_t pid, const char *field)
 {
-    sigset_t set;
-    stop_signal_set(&set);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    char path[64], buf[4096];
+    if (pid == 0)
+        snprintf(path, sizeof path, "/proc/self/status");
+    else
+        snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    read_small_file(path, buf, sizeof buf);
+    size_t len = strlen(field);
+    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, field, len) == 0 && line[len] == ':')
+            return strtol(line + len + 1, NULL, 10);
+    return -1;
 }
 
-void unblock_stop_signals(void)
+char proc_state(pid_t pid)
 {
-    sigset_t set;
-    stop_signal_set(&set);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    read_small_file(path, buf, sizeof buf);
+    /* "pid (command name) S ...": the name may hold ')', so find the last. */
+    char *close_paren = strrchr(buf, ')');
+    return close_paren && close_paren[1] == ' ' && close_paren[2] ? close_paren[2] : '?';
 }
 
-void child_default_signals(void)
+/* ---- Tables ------------------------------------------------------------------ */
+
+const char *bar(double fraction, int width, char *buf, size_t size)
 {
-    die_cleanup = NULL;
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    unblock_stop_signals();
+    if (width < 0 || (size_t)width >= size)
+        width = (int)size - 1;
+    if (!(fraction > 0))
+        fraction = 0;
+    if (fraction > 1)
+        fraction = 1;
+    int filled = (int)(fraction * width + 0.5);
+    for (int k = 0; k < width; k++)
+        buf[k] = k < filled ? '#' : '.';
+    buf[width] = '\0';
+    return buf;
 }
 
-void die_of_signal(int sig)
+static int compare_doubles(const void *a, const void *b)
 {
-    signal(sig, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-    raise(sig);
-    _exit(128 + sig); /* not reached: the default action ends the process */
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double median(double *values, int n)
+{
+    if (n <= 0)
+        return 0;
+    qsort(values, (size_t)n, sizeof *values, compare_doubles);
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }

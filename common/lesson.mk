@@ -3,7 +3,7 @@
 # A lesson's Makefile names its program and includes this file:
 #
 #     PROG      := lifecycle
-#     TITLE     := process lifecycle (seed example 1)
+#     TITLE     := 01 process lifecycle: start, is_alive, join, terminate
 #     DEMO_ARGS := --sleep 1
 #     include ../../common/lesson.mk
 #
@@ -14,18 +14,25 @@
 # to change:  make CC=clang CFLAGS='-O0 -g'
 
 COMMON     := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+LIBKIT     := $(COMMON)/libkit.a
 KIT_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror
 CFLAGS     ?= -O2 -g
-SRCS       := $(PROG).c $(COMMON)/kit.c $(EXTRA_SRCS)
 
-.PHONY: all demo clean help
+include $(COMMON)/check-cc.mk
+
+.PHONY: all demo clean help FORCE
 all: $(PROG)
 
 # Link to a temporary name, then rename: two builds running at once (two
 # `make test`) never leave a half-written program for the other to run.
-$(PROG): $(SRCS) $(COMMON)/kit.h $(COMMON)/lesson.mk Makefile
-	$(CC) $(KIT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -I$(COMMON) -o $@.tmp$$$$ $(SRCS) $(LDFLAGS) $(LDLIBS) \
-	    && mv -f $@.tmp$$$$ $@
+$(PROG): $(PROG).c $(EXTRA_SRCS) $(LIBKIT) $(COMMON)/kit.h Makefile
+	$(CC) $(KIT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -I$(COMMON) -o $@.tmp$$$$ $(PROG).c $(EXTRA_SRCS) \
+	    $(LIBKIT) $(LDFLAGS) $(LDLIBS) && mv -f $@.tmp$$$$ $@
+
+# common/ is built once, whichever lesson asks first; make there decides
+# whether anything is out of date.
+$(LIBKIT): FORCE
+	@$(MAKE) --no-print-directory -s -C $(COMMON) CC='$(CC)' CFLAGS='$(CFLAGS)' CPPFLAGS='$(CPPFLAGS)'
 
 demo: $(PROG)
 	@printf '\n=== %s: ./%s %s ===\n' "$(TITLE)" "$(PROG)" "$(DEMO_ARGS)"
