@@ -132,7 +132,7 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
     start_bg --sleep 30
     wait_for_line "^Sub-Process First: starting$"
     local child
-    child=$(pgrep -P "$BG_PID")
+    child=$(children_of "$BG_PID")
     [[ -n $child ]] || fail "no child process found"
     kill -KILL "$child"
     wait_bg 10
@@ -167,6 +167,6 @@ STAMP='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]: '
 @test "SIGTERM to the parent while the child is stopped (kill -STOP) leaves no process behind" {
     start_bg --sleep 30
     wait_for_line "^Sub-Process First: starting$"
-    stop_process "$(pgrep -P "$BG_PID")"
+    stop_process "$(children_of "$BG_PID")"
     signal_bg_and_check TERM
 }

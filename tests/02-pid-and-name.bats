@@ -32,7 +32,7 @@ has_worker_lines() {
 # The names (/proc/<pid>/comm) of the background program's children, sorted.
 children_names() {
     local pid
-    for pid in $(pgrep -P "$BG_PID"); do
+    for pid in $(children_of "$BG_PID"); do
         cat "/proc/$pid/comm" 2>/dev/null
     done | sort -n | paste -sd' '
 }
@@ -252,7 +252,7 @@ stop_bg() {
     start_bg --count 1 --min-sleep 30 --max-sleep 30
     wait_for_workers 1
     local worker
-    worker=$(pgrep -P "$BG_PID") || fail "no worker found"
+    worker=$(children_of "$BG_PID") || fail "no worker found"
     kill -KILL "$worker"
     wait_bg 10
     assert_equal "$BG_STATUS" 1
@@ -265,7 +265,7 @@ stop_bg() {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8
     local -a pids
-    mapfile -t pids < <(pgrep -P "$BG_PID")
+    mapfile -t pids < <(children_of "$BG_PID")
     assert_equal "${#pids[@]}" 8
     kill -TERM "$BG_PID"
     wait_bg 10
@@ -278,7 +278,7 @@ stop_bg() {
 @test "SIGINT to the parent alone while the workers sleep leaves no process behind" {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8
-    assert_equal "$(pgrep -c -P "$BG_PID")" 8
+    assert_equal "$(children_of "$BG_PID" | wc -l)" 8
     signal_bg_and_check INT
 }
 
@@ -287,13 +287,13 @@ stop_bg() {
     # SIGTERM pending, and the parent's waitpid would wait for ever.
     start_bg --count 3 --min-sleep 30 --max-sleep 30
     wait_for_workers 3
-    stop_process "$(pgrep -P "$BG_PID" | head -n 1)"
+    stop_process "$(children_of "$BG_PID" | head -n 1)"
     signal_bg_and_check TERM
 }
 
 @test "Ctrl-C (SIGINT to the whole process group) leaves no process behind" {
     start_bg --count 8 --min-sleep 30 --max-sleep 30
     wait_for_workers 8
-    assert_equal "$(pgrep -c -P "$BG_PID")" 8
+    assert_equal "$(children_of "$BG_PID" | wc -l)" 8
     signal_bg_and_check INT group
 }

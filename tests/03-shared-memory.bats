@@ -271,7 +271,7 @@ $maps"
     # SIGTERM pending, and the parent's waitpid would wait for ever.
     start_bg --lock semaphore --iters 10000000 --procs 3
     wait_for_children 3
-    stop_process "$(pgrep -P "$BG_PID" | head -n 1)"
+    stop_process "$(children_of "$BG_PID" | head -n 1)"
     signal_bg_and_check TERM
 }
 
@@ -311,7 +311,7 @@ $maps"
     start_bg --lock atomic --iters 10000000
     wait_for_children 9
     local worker pid state
-    for pid in $(pgrep -P "$BG_PID"); do
+    for pid in $(children_of "$BG_PID"); do
         state=$(proc_state "$pid") && [[ $state != Z ]] && worker=$pid && break
     done
     [[ -n $worker ]] || fail "no running worker found"

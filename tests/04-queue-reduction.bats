@@ -205,7 +205,7 @@ assert_queue_gone() {
     start_bg --workers 2 --count 1000000000000
     wait_for_children 2
     local worker
-    worker=$(pgrep -P "$BG_PID" | head -1)
+    worker=$(children_of "$BG_PID" | head -1)
     stop_process "$worker"
     kill -TERM "$BG_PID"
     wait_bg 5
@@ -217,7 +217,7 @@ assert_queue_gone() {
 @test "a worker killed by someone else: its result is missing and the exit status is 1" {
     start_bg --workers 1 --count 1000000000000
     wait_for_children 1
-    kill -KILL "$(pgrep -P "$BG_PID")"
+    kill -KILL "$(children_of "$BG_PID")"
     wait_bg 10
     assert_equal "$BG_STATUS" 1
     grep -q "worker 0 (pid [0-9]*) was killed by signal 9" "$BG_OUT" || fail "no warning: $(show_output "$BG_OUT")"

@@ -162,7 +162,7 @@ table_rows() {
 @test "a worker killed by someone else: the program says so and exits 1" {
     start_bg --work 100000 --max-workers 2 --cores one
     wait_for_children 1
-    kill -KILL "$(pgrep -P "$BG_PID" | head -n 1)"
+    kill -KILL "$(children_of "$BG_PID" | head -n 1)"
     wait_bg 10
     assert_equal "$BG_STATUS" 1
     grep -qE 'worker 0 \(pid [0-9]+\) was killed by signal 9' "$BG_OUT" ||
@@ -176,7 +176,7 @@ table_rows() {
     start_bg --work 1000 --max-workers 2 --cores one
     wait_for_children 2 30
     local -a pids
-    mapfile -t pids < <(pgrep -P "$BG_PID")
+    mapfile -t pids < <(children_of "$BG_PID")
     local victim=${pids[0]} sibling=${pids[1]}
     stop_process "$sibling"
     kill -KILL "$victim"
@@ -206,7 +206,7 @@ table_rows() {
     start_bg --work 100000 --max-workers 3 --cores one
     wait_for_children 1
     local worker
-    for worker in $(pgrep -P "$BG_PID"); do
+    for worker in $(children_of "$BG_PID"); do
         stop_process "$worker"
     done
     signal_bg_and_check TERM

@@ -162,7 +162,22 @@ wait_for_children() {
     wait_until "${2:-10}" "it has fewer than $1 children" has_children "$1"
 }
 has_children() {
-    (($(pgrep -c -P "$BG_PID") >= $1))
+    (($(children_of "$BG_PID" | wc -l) >= $1))
+}
+
+# The pids of the children of process $1, one a line, read from /proc (the
+# suite needs no procps). Field 4 of /proc/PID/stat is the parent's pid;
+# the command name before it, in parentheses, may hold spaces or ')'.
+children_of() {
+    local stat rest pid
+    for stat in /proc/[0-9]*/stat; do
+        read -r rest <"$stat" 2>/dev/null || continue
+        pid=${rest%% *}
+        rest=${rest##*) }
+        rest=${rest#* }
+        [[ ${rest%% *} == "$1" ]] && printf '%s\n' "$pid"
+    done
+    return 0
 }
 
 # Wait until the background program has ended (bounded); its exit status
@@ -190,7 +205,7 @@ signal_bg_and_check() {
     local sig=$1 target=$BG_PID
     [[ ${2:-} == group ]] && target=-$BG_PID
     local -a pids
-    mapfile -t pids < <(pgrep -P "$BG_PID")
+    mapfile -t pids < <(children_of "$BG_PID")
     kill -"$sig" -- "$target"
     wait_bg 10
     assert_equal "$BG_STATUS" $((128 + $(kill -l "$sig")))
@@ -250,7 +265,15 @@ $dups"
 # signal tests compare this count before and after.
 orphan_zombies() {
     local name=${1:-${PROG##*/}}
-    ps -eo stat=,ppid=,comm= | awk -v name="${name:0:15}" '$1 ~ /^Z/ && $2 == 1 && $3 == name' | wc -l
+    local stat rest comm n=0
+    for stat in /proc/[0-9]*/stat; do
+        read -r rest <"$stat" 2>/dev/null || continue
+        comm=${rest#*(}
+        comm=${comm%) *}
+        rest=${rest##*) }
+        [[ $rest == "Z 1 "* && $comm == "${name:0:15}" ]] && n=$((n + 1))
+    done
+    echo "$n"
 }
 
 # Run the program with its stdout into a pipe, as `prog | cat` does; sets
