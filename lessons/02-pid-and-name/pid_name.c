@@ -46,7 +46,7 @@ static pid_t start_worker(long n, char *name)
      */
     pid_t pid = fork();
     if (pid < 0)
-        die_errno("fork for worker %ld", n);
+        die_errno("fork for worker %ld of %ld failed", n, count);
     if (pid == 0) {
         kit_child_begin(name);
         square(n);
@@ -72,11 +72,19 @@ static bool join_worker(pid_t pid, long n)
     if (waitpid(pid, &status, 0) < 0)
         die_errno("waitpid for worker %ld", n);
     kit_child_reaped(pid, status);
+    /* EXERCISE 02.2: decide from STATUS whether worker N worked; if not, say why on stderr
+     * HINT: Only a worker that exited (WIFEXITED) with code 0 (WEXITSTATUS) worked; a kill is a failure too.
+     * HINT: Otherwise: char text[64]; warn_msg("worker %ld (pid %ld) failed: %s", n, (long)pid, status_text(status, text, sizeof text));
+     */
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return true;
     char text[64];
     warn_msg("worker %ld (pid %ld) failed: %s", n, (long)pid, status_text(status, text, sizeof text));
     return false;
+    /* STUB 02.2
+    return true;
+     */
+    /* END EXERCISE 02.2 */
 }
 
 /* Mix (seed, worker number) into a seed for srand() (the splitmix64
@@ -104,13 +112,27 @@ static void square(long n)
 {
     char name[80];
     snprintf(name, sizeof name, "%s%ld", prefix, n);
+    /* EXERCISE 02.3: give this process the name NAME, so that ps and /proc/PID/comm show it
+     * HINT: Python keeps current_process().name to itself; here the kernel must be told: prctl(2).
+     * HINT: if (prctl(PR_SET_NAME, name, 0, 0, 0) != 0) die_errno("prctl(PR_SET_NAME, \"%s\")", name);
+     */
     /* The kernel keeps 15 bytes of a name (TASK_COMM_LEN 16, with '\0'). */
     if (prctl(PR_SET_NAME, name, 0, 0, 0) != 0)
         die_errno("prctl(PR_SET_NAME, \"%s\")", name);
-    /* fork() copied rand()'s hidden state too: without a seed of its own,
-     * every worker would draw the same number. */
-    if (!inherit_random)
+    /* STUB 02.3
+    (void)name;
+     */
+    /* END EXERCISE 02.3 */
+    /* EXERCISE 02.4: seed this worker's rand() with a seed of its own (unless --inherit-random)
+     * HINT: fork() copied rand()'s hidden state: every worker would draw the parent's next number.
+     * HINT: if (!inherit_random) srand(worker_seed(n));
+     */
+    if (!inherit_random) /* without it, every worker would draw the same number */
         srand(worker_seed(n));
+    /* STUB 02.4
+    (void)worker_seed;
+     */
+    /* END EXERCISE 02.4 */
     double seconds = random_sleep();
     say("Worker %s: pid %ld, parent pid %ld, sleeping %.3f s", name, (long)getpid(),
         (long)getppid(), seconds);
