@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,8 +129,20 @@ static void on_stop_signal(int sig)
     kit_die_of_signal(sig);
 }
 
+/* One pidfd per child: allow as many descriptors as the hard limit lets us
+ * (the usual soft limit, 1024, is less than a lesson's largest --count). */
+static void raise_fd_limit(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max < 65536 ? lim.rlim_max : 65536;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+}
+
 void kit_registry_init(void)
 {
+    raise_fd_limit();
     owner = getpid();
     count = 0;
     running = 0;
@@ -168,7 +181,9 @@ void kit_child_started(pid_t pid, const char *name)
     c->pid = pid;
     c->reaped = 0;
     c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (c->pidfd < 0 && errno != ENOSYS)
+    /* Out of descriptors (EMFILE): this child is tracked by its pid, with
+     * the same parent check as on old kernels. */
+    if (c->pidfd < 0 && errno != ENOSYS && errno != EMFILE && errno != ENFILE)
         die_errno("pidfd_open for child %ld", (long)pid);
     count = count + 1;
     running = running + 1;

@@ -356,6 +356,7 @@ run_prog_injected() {
     shift
     FORKS="$BATS_TEST_TMPDIR/forks.txt"
     : >"$FORKS"
+    [[ -n ${KIT_SANDBOX:-} ]] && chmod a+rw "$FORKS"
     local lib
     lib=$(fixture inject_failures.so)
     # ASAN_OPTIONS: a sanitizer build must accept a library preloaded before it.
