@@ -163,12 +163,9 @@ EOF
 
 @test "[02.3] names 1..N are seen in /proc while the workers sleep" {
     start_bg --count 6 --min-sleep 30 --max-sleep 30
-    local want="1 2 3 4 5 6" waited=0
-    until [[ $(children_names) == "$want" ]]; do
-        ((waited < 200)) || fail "children's names are '$(children_names)', expected '$want'"
-        sleep 0.05
-        waited=$((waited + 1))
-    done
+    # A worker prints its "Worker" line after it has named itself.
+    wait_for_workers 6
+    assert_equal "$(children_names)" "1 2 3 4 5 6"
     # The parent keeps the program's own name.
     assert_equal "$(cat "/proc/$BG_PID/comm")" "pid_name"
     stop_bg
@@ -221,7 +218,7 @@ EOF
     assert_equal "$(sleeps_by_name)" "$first"
 }
 
-@test "whole-second bounds give whole-second sleeps, like random.randint(1, 3) by default" {
+@test "[02.4] whole-second bounds give whole-second sleeps, like random.randint(1, 3) by default" {
     # Each worker prints its sleep before it sleeps: no need to wait 3 s.
     start_bg --count 12 --seed 5
     wait_for_workers 12
@@ -231,7 +228,7 @@ EOF
     while read -r name secs; do
         [[ $secs =~ ^[123]\.000$ ]] || fail "worker $name sleeps $secs, not 1, 2 or 3"
     done < <(sleeps_by_name)
-    # Seed 5 draws all three.
+    # Each worker draws its own: seed 5 gives all three.
     assert_equal "$(sleeps_by_name | cut -d' ' -f2 | sort -u | paste -sd' ')" "1.000 2.000 3.000"
 }
 
