@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# Lesson 04: workers count, sub-totals through a queue, the parent adds them
-# up (seed example 4); the join-before-drain deadlock; nothing left behind.
+# Lesson 04: workers count, their sub-totals go through a pipe used as a
+# queue, the parent adds them up (seed example 4); nothing left behind.
 
 # shellcheck disable=SC2154 # stderr and stderr_lines are set by bats' run
 load helpers
@@ -11,7 +11,7 @@ PROG=$(lesson 04-queue-reduction/queue_sum)
 assert_sum_story() {
     local workers=$1 count=$2
     assert_success
-    assert_line --regexp '^Parent process id: [0-9]+$'
+    assert_line --index 0 --regexp '^Parent process id: [0-9]+$'
     local parent
     parent=$(sed -n 's/^Parent process id: //p' <<<"$output")
     # One "Process ID" line per worker, ids 0..W-1 once each, pids distinct
@@ -38,66 +38,116 @@ assert_sum_story() {
     assert_equal "$stderr" ""
 }
 
-# The queue name queue_sum printed in $BG_OUT must not exist any more.
-# (Linux also lists queues as files where an mqueue file system is mounted,
-# usually /dev/mqueue; opening the name works without one.)
-assert_queue_gone() {
-    local name status=0
-    name=$(sed -n 's|^Queue: POSIX message queue \(/[^ ]*\) .*|\1|p' "$BG_OUT")
-    [[ -n $name ]] || fail "no queue name in the output: $(show_output "$BG_OUT")"
-    "$(fixture mq_exists)" "$name" || status=$?
-    case $status in
-    0) fail "message queue $name was left behind" ;;
-    1) ;;
-    *) fail "cannot tell whether message queue $name exists" ;;
-    esac
+# The seconds of the `--- S seconds ---` line of $output.
+seconds_line() {
+    sed -n 's/^--- \([0-9.]*\) seconds ---$/\1/p' <<<"$output"
+}
+
+# From the trace FILE: the start (microseconds) of the parent's first phase
+# named $2 ("read", "waitpid"); fails if it has none.
+first_parent_phase() {
+    python3 -c '
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+parent = [e["pid"] for e in events if e.get("name") == "process_name" and e["args"]["name"].startswith("parent ")][0]
+starts = [e["ts"] for e in events if e["ph"] == "X" and e["pid"] == parent and e["name"] == sys.argv[2]]
+print(min(starts)) if starts else sys.exit(1)
+' "$1" "$2"
+}
+
+# The (fd, flags) of every descriptor of process $1 open on pipe inode $2.
+fds_on_pipe() {
+    local fd
+    for fd in /proc/"$1"/fd/*; do
+        [[ $(readlink "$fd") == "pipe:[$2]" ]] || continue
+        printf '%s %s\n' "${fd##*/}" "$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}")"
+    done
 }
 
 @test "with no flags it is the seed's example: 5 workers x 100,000,000" {
     run_prog
     assert_sum_story 5 100000000
+    assert_line "Order: join, then drain (the seed's)"
+    assert_line "Queue: pipe, items of 32 bytes (at most PIPE_BUF = 4096: one atomic write each)"
 }
 
-@test "pipe, the seed's order: totals for several worker counts and counts" {
-    local w c
-    local -a cases=("1 0" "1 1000000" "2 1" "2 1000000" "5 0" "5 1000000" "8 1000000")
-    local case
-    for case in "${cases[@]}"; do
-        read -r w c <<<"$case"
-        run_prog --workers "$w" --count "$c"
-        assert_sum_story "$w" "$c"
-    done
-}
-
-@test "message queue, the seed's order: totals for several worker counts and counts" {
-    local w c
-    for w in 1 3 8; do
-        for c in 0 1000000; do
-            run_prog --queue mqueue --workers "$w" --count "$c"
+@test "[04.1] every worker's sub-total reaches the parent, in both orders" {
+    local w c order
+    for order in join-then-drain drain-then-join; do
+        for w_c in "1 0" "1 1000000" "2 1" "5 0" "5 1000000" "8 100000" "64 10"; do
+            read -r w c <<<"$w_c"
+            run_prog --workers "$w" --count "$c" --order "$order"
             assert_sum_story "$w" "$c"
-            assert_line --regexp '^Queue: POSIX message queue /queue_sum-[0-9]+-[0-9]+ '
         done
     done
 }
 
-@test "drain, then join: totals with both queue kinds" {
-    local q
-    for q in pipe mqueue; do
-        run_prog --queue "$q" --order drain-then-join --workers 4 --count 1000000
-        assert_sum_story 4 1000000
-        refute_line --partial "'exit'"
-    done
+@test "the seed's order: the parent puts 'exit' after the joins, and reads up to it" {
+    run_prog --workers 3 --count 1000
+    assert_equal "$(grep -c "^Main-Processing: put 'exit' on the queue$" <<<"$output")" 1
+    assert_line_before '^--- [0-9.]+ seconds ---$' "^Main-Processing: put 'exit' on the queue$"
+    assert_line_before "^Main-Processing: put 'exit' on the queue$" '^Main-Processing Total Count='
+    assert_equal "${lines[-1]}" "Main-Processing Done."
 }
 
-@test "the sentinel: put after the joins, before the total" {
-    local q
-    for q in pipe mqueue; do
-        run_prog --queue "$q" --workers 3 --count 1000
-        assert_success
-        assert_equal "$(grep -c "^Main-Processing: put 'exit' on the queue$" <<<"$output")" 1
-        assert_line_before '^--- [0-9.]+ seconds ---$' "^Main-Processing: put 'exit' on the queue$"
-        assert_line_before "^Main-Processing: put 'exit' on the queue$" '^Main-Processing Total Count=3000$'
+@test "[04.2] a worker killed before it puts: the parent stops at the sentinel, one result short" {
+    start_bg --workers 1 --count 1000000000000
+    wait_for_children 1
+    kill -KILL "$(children_of "$BG_PID")"
+    wait_bg 10
+    assert_equal "$BG_STATUS" 1
+    grep -q "worker 0 (pid [0-9]*) failed: killed by signal 9" "$BG_OUT" || fail "no warning: $(show_output "$BG_OUT")"
+    grep -qx "Main-Processing Total Count=0" "$BG_OUT" || fail "total: $(show_output "$BG_OUT")"
+    # The sentinel is not a result: none of the 1 arrived.
+    grep -q "0 of 1 results arrived" "$BG_OUT" || fail "the sentinel was counted: $(show_output "$BG_OUT")"
+}
+
+@test "a worker killed before it puts, drain then join: end of file ends the reading" {
+    start_bg --workers 2 --count 1000000000000 --order drain-then-join
+    wait_for_children 2
+    kill -KILL $(children_of "$BG_PID")
+    wait_bg 10
+    assert_equal "$BG_STATUS" 1
+    grep -qx "Main-Processing Total Count=0" "$BG_OUT" || fail "total: $(show_output "$BG_OUT")"
+    grep -q "0 of 2 results arrived" "$BG_OUT" || fail "$(show_output "$BG_OUT")"
+}
+
+@test "[04.3] drain then join reads before it joins and puts no sentinel; the seed's order joins first" {
+    command -v python3 >/dev/null || skip "python3 is needed to read the trace"
+    local trace="$BATS_TEST_TMPDIR/t.json" read_at wait_at
+    run_prog --workers 3 --count 2000000 --order drain-then-join --trace "$trace"
+    refute_line --partial "'exit'"
+    assert_line "Order: drain, then join"
+    read_at=$(first_parent_phase "$trace" read) || fail "the parent never read the queue"
+    wait_at=$(first_parent_phase "$trace" waitpid) || fail "the parent never joined"
+    awk -v r="$read_at" -v w="$wait_at" 'BEGIN { exit !(r < w) }' || fail "drain-then-join: joined at $wait_at us, read at $read_at us"
+
+    rm -f "$trace"
+    run_prog --workers 3 --count 2000000 --trace "$trace"
+    read_at=$(first_parent_phase "$trace" read) || fail "the parent never read the queue"
+    wait_at=$(first_parent_phase "$trace" waitpid) || fail "the parent never joined"
+    awk -v r="$read_at" -v w="$wait_at" 'BEGIN { exit !(w < r) }' || fail "the seed's order: read at $read_at us, joined at $wait_at us"
+}
+
+@test "[04.4] a worker holds only the write end of the queue" {
+    start_bg --workers 2 --count 1000000000000
+    wait_for_children 2
+    # The queue is the pipe the parent holds both ends of (the seed's order).
+    local inode fd worker ends
+    for fd in /proc/"$BG_PID"/fd/*; do
+        [[ $(readlink "$fd") =~ ^pipe:\[([0-9]+)\]$ ]] || continue
+        (($(fds_on_pipe "$BG_PID" "${BASH_REMATCH[1]}" | wc -l) == 2)) && inode=${BASH_REMATCH[1]}
     done
+    [[ -n $inode ]] || fail "the parent holds no pipe with both ends"
+    for worker in $(children_of "$BG_PID"); do
+        ends=$(fds_on_pipe "$worker" "$inode")
+        assert_equal "$(wc -l <<<"$ends")" 1
+        # Open for writing only: O_WRONLY is 1 in the low bits of the octal flags.
+        [[ $(((8#${ends#* }) & 3)) == 1 ]] || fail "worker $worker holds the read end: $ends"
+    done
+    kill -TERM "$BG_PID"
+    wait_bg 10
+    assert_equal "$BG_STATUS" 143
 }
 
 @test "a worker's two lines and every other line are whole when stdout is a pipe" {
@@ -108,90 +158,31 @@ assert_queue_gone() {
     [[ -z $dups ]] || fail "lines printed more than once: $dups"
 }
 
-@test "deadlock: items bigger than the pipe, join before drain: caught, explained, cleaned up" {
-    local start end
-    start=$(date +%s%N)
-    KIT_RUN_TIMEOUT=15 run_prog --workers 2 --count 1000 --item-bytes 100000 --watchdog 0.5
-    end=$(date +%s%N)
-    assert_equal "$status" 3 # not 124: the watchdog, not the test's timeout, ended it
-    assert_equal "${#stderr_lines[@]}" 1
-    assert_regex "$stderr" 'deadlock: .*full pipe.*drain before join'
-    refute_line --partial "Total Count"
-    # It waited the whole watchdog time before it gave up (a lower bound only).
-    (((end - start) / 1000000 >= 500)) || fail "gave up after $(((end - start) / 1000000)) ms, before the 0.5 s watchdog"
-    assert_nothing_left
-}
-
-@test "deadlock: the same big items, drained before the join, work" {
-    run_prog --workers 3 --count 1000 --item-bytes 100000 --order drain-then-join --watchdog 0.5
-    assert_sum_story 3 1000
-    assert_line --partial "over PIPE_BUF"
-}
-
-@test "deadlock: items that just fill the pipe leave no room for the sentinel: caught" {
-    run_prog --workers 4 --count 1000 --item-bytes 16384 --watchdog 0.5
-    assert_equal "$status" 3
-    assert_equal "${#stderr_lines[@]}" 1
-    assert_regex "$stderr" "deadlock: .*sentinel.*drain before join"
-    refute_line --partial "Total Count"
-}
-
-@test "deadlock with a message queue: more workers than messages it holds" {
-    local max workers
-    max=$(cat /proc/sys/fs/mqueue/msg_max 2>/dev/null) || skip "no /proc/sys/fs/mqueue/msg_max"
-    ((max <= 32)) || skip "msg_max is $max: too many workers for a quick test"
-    workers=$((max + 2))
-    run_prog --queue mqueue --workers "$workers" --count 10 --watchdog 0.3
-    assert_equal "$status" 3
-    assert_regex "$stderr" 'deadlock: .*full message queue.*drain before join'
-    refute_line --partial "Total Count"
-    run_prog --queue mqueue --workers "$workers" --count 10 --order drain-then-join
-    assert_sum_story "$workers" 10
-    # Exactly as many workers as messages: all results fit, the sentinel does not.
-    run_prog --queue mqueue --workers "$max" --count 10 --watchdog 0.3
-    assert_equal "$status" 3
-    assert_regex "$stderr" "deadlock: .*message queue.*sentinel.*drain before join"
-}
-
 @test "the count is real work: counting to 10^9 takes far longer than counting to 0" {
     # A loop folded by the compiler into `sum = n` takes no time at all.
-    # Compare two runs of the same program (a ratio, not an absolute time).
     local zero big
     run_prog --workers 1 --count 0
     assert_success
-    zero=$(sed -n 's/^--- \([0-9.]*\) seconds ---$/\1/p' <<<"$output")
+    zero=$(seconds_line)
     run_prog --workers 1 --count 1000000000
     assert_sum_story 1 1000000000
-    big=$(sed -n 's/^--- \([0-9.]*\) seconds ---$/\1/p' <<<"$output")
+    big=$(seconds_line)
     awk -v z="$zero" -v b="$big" 'BEGIN { exit !(b > 20 * z) }' ||
         fail "counting to 10^9 took $big s, to 0 took $zero s: is the loop folded away?"
 }
 
-@test "the watchdog does not fire while workers are still counting" {
-    # Counting takes longer than the watchdog; the stall clock starts only
-    # when every worker has finished counting.
-    run_prog --workers 2 --count 700000000 --watchdog 0.1
-    assert_sum_story 2 700000000
-    local seconds
-    seconds=$(sed -n 's/^--- \([0-9.]*\) seconds ---$/\1/p' <<<"$output")
-    awk -v s="$seconds" 'BEGIN { exit !(s > 0.1) }' || skip "counting took only $seconds s here: not longer than the watchdog"
-}
-
-@test "a join never waits for the watchdog when the workers end" {
-    # The parent sleeps until a worker ends or the watchdog's time is up. A
-    # worker that ends just before the parent starts sleeping must wake it
-    # too: a lost wake-up means 60 s, then a false deadlock. One run in a few
-    # hits that moment, so make 30 (a few ms each).
-    # shellcheck disable=SC2016 # "$0" belongs to the inner bash
-    KIT_RUN_TIMEOUT=10 run --separate-stderr run_bounded bash -c \
-        'for i in {1..30}; do "$0" --workers 5 --count 0 --watchdog 60 >/dev/null || exit; done' "$PROG"
-    assert_success
-    assert_equal "$stderr" ""
+@test "a child it did not start (sh -c 'sleep & exec queue_sum') is not waited for or counted" {
+    local pidfile="$BATS_TEST_TMPDIR/sleep.pid" order
+    for order in join-then-drain drain-then-join; do
+        # shellcheck disable=SC2016 # $! and $1 belong to the inner sh
+        KIT_RUN_TIMEOUT=10 run --separate-stderr run_bounded sh -c 'sleep 5 & echo $! >"$1"; exec "$0" --workers 3 --count 1000 --order "$2"' \
+            "$PROG" "$pidfile" "$order"
+        kill "$(cat "$pidfile")" 2>/dev/null || fail "the foreign child was waited for (it is gone)"
+        assert_sum_story 3 1000
+    done
 }
 
 @test "a SIGCHLD ignored by whoever started it does not stop the join" {
-    # With SIGCHLD ignored the kernel reaps the workers itself, and a parent
-    # that kept that setting would find nothing to wait for (ECHILD).
     local order
     for order in join-then-drain drain-then-join; do
         # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
@@ -201,101 +192,83 @@ assert_queue_gone() {
     done
 }
 
+@test "stdout on a full disk (>/dev/full): a message and exit 1; | head -1 ends quietly" {
+    [[ -w /dev/full ]] || skip "no /dev/full here"
+    # shellcheck disable=SC2016 # "$0" belongs to the inner sh
+    run --separate-stderr run_bounded sh -c 'exec "$0" --workers 3 --count 1000 >/dev/full' "$PROG"
+    assert_equal "$status" 1
+    [[ $stderr == *"cannot write to stdout"* ]] || fail "no message: $stderr"
+    # shellcheck disable=SC2016
+    run --separate-stderr run_bounded bash -c '"$0" --workers 3 --count 100000 | head -1' "$PROG"
+    assert_success
+    assert_equal "${#lines[@]}" 1
+    assert_equal "$stderr" ""
+}
+
+@test "--timeline: one row per process; --trace: valid JSON; --timeline=bogus: exit 2" {
+    run_prog --workers 3 --count 20000000 --timeline
+    assert_success
+    assert_line --regexp '^timeline: 4 processes '
+    assert_line --regexp '^parent +\|.*w.*\|$'
+    local id
+    for id in 0 1 2; do
+        assert_line --regexp "^$id +\|.*#.*\|\$"
+    done
+    local trace="$BATS_TEST_TMPDIR/t.json"
+    run_prog --workers 2 --count 1000 --trace "$trace"
+    assert_success
+    if command -v python3 >/dev/null; then
+        python3 -m json.tool "$trace" >/dev/null || fail "not JSON: $(head -c 300 "$trace")"
+    elif command -v jq >/dev/null; then
+        jq . "$trace" >/dev/null || fail "not JSON"
+    else
+        skip "neither python3 nor jq to check the JSON"
+    fi
+    run_prog --workers 2 --count 10 --timeline=bogus
+    assert_equal "$status" 2
+    assert_equal "$output" ""
+}
+
 @test "SIGTERM to the parent while a worker is stopped (kill -STOP): nothing left" {
     start_bg --workers 2 --count 1000000000000
     wait_for_children 2
-    local worker
-    worker=$(children_of "$BG_PID" | head -1)
-    stop_process "$worker"
-    kill -TERM "$BG_PID"
-    wait_bg 5
-    assert_equal "$BG_STATUS" 143
-    assert_gone "$worker"
-    assert_nothing_left
+    stop_process "$(children_of "$BG_PID" | head -1)"
+    signal_bg_and_check TERM
 }
 
-@test "a worker killed by someone else: its result is missing and the exit status is 1" {
-    start_bg --workers 1 --count 1000000000000
-    wait_for_children 1
-    kill -KILL "$(children_of "$BG_PID")"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 1
-    grep -q "worker 0 (pid [0-9]*) was killed by signal 9" "$BG_OUT" || fail "no warning: $(show_output "$BG_OUT")"
-    grep -qx "Main-Processing Total Count=0" "$BG_OUT" || fail "total: $(show_output "$BG_OUT")"
-}
-
-@test "SIGTERM to the parent while workers count: nothing left, queue kind pipe" {
+@test "SIGTERM to the parent alone while workers count: nothing left" {
     start_bg --workers 3 --count 1000000000000
     wait_for_children 3
-    kill -TERM "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 143
-    assert_nothing_left
+    signal_bg_and_check TERM
 }
 
-@test "SIGINT to the parent while workers count: no process and no message queue left" {
-    start_bg --queue mqueue --workers 3 --count 1000000000000
+@test "SIGINT to the parent alone while it drains: nothing left" {
+    start_bg --workers 3 --count 1000000000000 --order drain-then-join
     wait_for_children 3
-    kill -INT "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 130
-    assert_nothing_left
-    assert_queue_gone
+    signal_bg_and_check INT
 }
 
-@test "Ctrl-C (SIGINT to the process group): no process and no message queue left" {
-    start_bg --queue mqueue --workers 2 --count 1000000000000
+@test "Ctrl-C (SIGINT to the process group): nothing left" {
+    start_bg --workers 2 --count 1000000000000
     wait_for_children 2
-    kill -INT -- "-$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 130
-    assert_nothing_left
-    assert_queue_gone
-}
-
-@test "SIGTERM during the deadlock (workers stuck in write): nothing left" {
-    start_bg --workers 2 --count 0 --item-bytes 100000 --watchdog 60
-    wait_for_children 2
-    wait_for_line '^Order: '
-    kill -TERM "$BG_PID"
-    wait_bg 10
-    assert_equal "$BG_STATUS" 143
-    assert_nothing_left
-}
-
-@test "the message queue's name is gone while the workers still run" {
-    start_bg --queue mqueue --workers 2 --count 1000000000000
-    wait_for_children 2
-    wait_for_line '^Queue: POSIX message queue '
-    assert_queue_gone
-    kill -TERM "$BG_PID"
-    wait_bg 10
-}
-
-@test "no message queues on this system: a clear message, exit 1, nothing started" {
-    run_prog_injected FAIL_MQ_OPEN=1 -- --queue mqueue --count 10
-    assert_equal "$status" 1
-    assert_equal "${#stderr_lines[@]}" 1
-    assert_regex "$stderr" 'not available.*--queue pipe'
-    refute_line --partial "Process ID"
+    signal_bg_and_check INT group
 }
 
 @test "fork fails after 2 workers: a clear message, the 2 are stopped, exit 1" {
     run_prog_injected FAIL_FORK_AFTER=2 -- --workers 5 --count 1000000000000
     assert_equal "$status" 1
-    assert_regex "$stderr" 'fork.*Resource temporarily unavailable'
+    assert_regex "$stderr" 'fork for worker 2 of 5.*Resource temporarily unavailable'
     refute_line --partial "Total Count"
     assert_forks_gone 2
 }
 
 @test "--help prints usage on stdout and exits 0" {
-    local flag
+    local flag f
     for flag in -h --help; do
         run_prog "$flag"
         assert_success
         assert_output --partial "usage: queue_sum"
-        local f
-        for f in --workers --count --queue --order --item-bytes --watchdog; do
+        for f in --workers --count --order --timeline --trace; do
             assert_output --partial -- "$f"
         done
         assert_equal "$stderr" ""
@@ -305,10 +278,9 @@ assert_queue_gone() {
 @test "bad input exits 2 with one line naming the flag, and starts nothing" {
     assert_bad_values "--workers|0" "--workers|1025" "--workers|abc" "--workers|2x" "--workers|" \
         "--workers|-1" "--count|-1" "--count|1e3" "--count|1000000000001" "--count|0x10" \
-        "--count| 5" "--queue|fifo" "--queue|" "--order|sideways" "--item-bytes|31" \
-        "--item-bytes|16777217" "--watchdog|0" "--watchdog|-1" "--watchdog|soon" "--watchdog|4000"
+        "--count| 5" "--order|sideways" "--order|"
 }
 
-@test "an unknown flag, a flag without its value, --item-bytes with mqueue: exit 2" {
-    assert_bad_command_lines "--bogus" "--count" "extra" "--queue mqueue --item-bytes 100"
+@test "an unknown flag, a flag without its value, a stray argument: exit 2" {
+    assert_bad_command_lines "--bogus" "--count" "extra" "--queue mqueue"
 }

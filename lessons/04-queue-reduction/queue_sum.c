@@ -13,7 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "kit.h"
-#include <limits.h>
+#include <limits.h> /* PIPE_BUF */
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -61,8 +61,7 @@ static pid_t start_worker(int id, const int fds[2])
     return pid;
 }
 
-/* The child's whole life: count, put the sub-total on the queue, say so. */
-static noreturn void worker(int id, int wr)
+static noreturn void worker(int id, int wr) /* count, put the sub-total, say so */
 {
     long long sub_total = count_to(count);
     struct record r = {RECORD_RESULT, id, getpid(), sub_total};
@@ -76,7 +75,7 @@ static noreturn void worker(int id, int wr)
     (void)wr;
      */
     /* END EXERCISE 04.1 */
-    kit_mark("put");
+    kit_mark("put"); /* an instant on the timeline; then back to "run" */
     kit_phase("run");
     /* Both lines in one write(2): they stay together in the output. */
     say("Process ID: %ld, Process name: %d, ID: %d\nResult: %lld", (long)getpid(), id, id, sub_total);
@@ -127,6 +126,7 @@ static long long drain(int rd)
         total += r.subtotal; // one record per worker: but what if one died?
      */
     /* END EXERCISE 04.2 */
+    kit_phase("run");
     return total;
 }
 
