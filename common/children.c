@@ -91,12 +91,15 @@ static void reap_child(struct child *c)
 {
     if (c->pidfd >= 0) {
         siginfo_t info;
-        while (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &info, WEXITED) < 0 && errno == EINTR)
+        int r;
+        while ((r = waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &info, WEXITED)) < 0 && errno == EINTR)
             continue;
-    } else {
-        while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
-            continue;
+        if (r == 0 || errno == ECHILD)
+            return; /* reaped now, or already by the lesson */
+        /* EINVAL: Linux 5.3 has pidfds but cannot wait on them (5.4 can). */
     }
+    while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+        continue;
 }
 
 void kit_stop_children(void)

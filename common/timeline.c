@@ -242,14 +242,15 @@ static void draw(struct run *r)
     }
     label = label > 16 ? 16 : label;
     int cells = width - label - 3;
-    double span = r->t1 > r->t0 ? r->t1 - r->t0 : 1e-6;
+    /* One column more than the events need: the last reap stays clear of the frame. */
+    double span = (r->t1 > r->t0 ? r->t1 - r->t0 : 1e-6) * cells / (cells - 1.5);
     bool used[LEGEND_ENTRIES] = {false};
     char line[512], colored[4096];
 
     say("timeline: %d processes over %.3f s, one column = %.3f s", r->nrows, span, span / cells);
     for (int k = 0; k < r->nrows; k++) {
         const struct row *row = &r->rows[k];
-        int reap_cell = row->reap >= 0 ? (int)((row->reap - r->t0) / span * (cells - 1) + 0.5) : -1;
+        int reap_cell = row->reap >= 0 ? (int)((row->reap - r->t0) / span * cells) : -1;
         size_t used_c = 0;
         for (int c = 0; c < cells; c++) {
             double t = r->t0 + (c + 0.5) * span / cells;
@@ -275,19 +276,31 @@ static void draw(struct run *r)
         axis[c] = '+';
         char t[16];
         int len = snprintf(t, sizeof t, "%.2fs", c * span / cells);
-        if (c + len <= cells)
+        if (c + len <= cells - 8)
             memcpy(marks + c, t, (size_t)len);
     }
+    char end[16];
+    int end_len = snprintf(end, sizeof end, "%.2fs", span);
+    axis[cells - 1] = '+';
+    memcpy(marks + cells - end_len, end, (size_t)end_len);
     axis[cells] = marks[cells] = '\0';
     say("%-*s  %s", label, "", axis);
     say("%-*s  %s", label, "", marks);
-    size_t at = 0;
-    char legend_line[512];
-    for (int e = 0; e < LEGEND_ENTRIES; e++)
-        if (used[e])
-            at += (size_t)snprintf(legend_line + at, sizeof legend_line - at, "%s%c %s",
-                                   at ? ",  " : "", legend[e].letter, legend[e].meaning);
-    say("legend: %s", at ? legend_line : "(no events)");
+    /* The legend: only the letters drawn, wrapped to the width. */
+    char legend_line[512] = "legend:";
+    size_t at = strlen(legend_line);
+    for (int e = 0; e < LEGEND_ENTRIES; e++) {
+        if (!used[e])
+            continue;
+        char item[80];
+        int len = snprintf(item, sizeof item, "  %c %s", legend[e].letter, legend[e].meaning);
+        if (at + (size_t)len > (size_t)width) {
+            say("%s", legend_line);
+            at = (size_t)snprintf(legend_line, sizeof legend_line, "       ");
+        }
+        at += (size_t)snprintf(legend_line + at, sizeof legend_line - at, "%s", item);
+    }
+    say("%s", legend_line);
 }
 
 /* ---- Chrome trace JSON ------------------------------------------------------ */
