@@ -89,7 +89,7 @@ static noreturn void worker(int id, mqd_t q)
         _exit(EXIT_DEADLOCK);
     }
     /* STUB 04b.1
-    (void)q;
+    (void)q, (void)r;
      */
     /* END EXERCISE 04b.1 */
     say("Process ID: %ld, Process name: %d, ID: %d\nResult: %lld", (long)getpid(), id, id, sub_total);
