@@ -93,9 +93,14 @@ check_fixture_is_caught() {
 # process of the student's is left, nothing is written outside the copy and
 # the grader's scratch folder, and no secret reaches the report.
 
+tests_checksum() {
+    cat "$KIT_ROOT"/tests/*.bats "$KIT_ROOT"/tests/*.bash | cksum
+}
+
 hostile_setup() {
     [[ $(id -u) == 0 ]] || skip "the hostile copies are graded as root, where the sandbox has a user of its own"
     export HOSTILE_MARK="kit-hostile-$$-$BATS_TEST_NUMBER"
+    TESTS_BEFORE=$(tests_checksum)
     make_copy
 }
 
@@ -108,7 +113,7 @@ grade_hostile() {
 grade_bounded() {
     local bound=$1 t0=$SECONDS
     REPORT="$BATS_TEST_TMPDIR/report"
-    run env LESSONS="$OTHER $LESSON" GRADE_REPORT_DIR="$REPORT" GRADE_LESSON_SECONDS="${LESSON_LIMIT:-40}" \
+    run env LESSONS="$OTHER $LESSON" GRADE_REPORT_DIR="$REPORT" GRADE_LESSON_SECONDS="${LESSON_LIMIT:-15}" \
         timeout 300 "$KIT_ROOT/tests/grade" "$COPY"
     ELAPSED=$((SECONDS - t0))
     ((ELAPSED <= bound)) || fail "grading took ${ELAPSED}s, more than its bound of ${bound}s"
@@ -144,7 +149,7 @@ assert_nothing_written() {
         "$(dirname "$COPY")" /home/* /tmp/*/ /var/tmp/*/; do
         [[ -e $dir/$HOSTILE_MARK ]] && { rm -f "$dir/$HOSTILE_MARK"; fail "the student's code wrote $dir/$HOSTILE_MARK"; }
     done
-    ! git -C "$KIT_ROOT" status --porcelain -- tests | grep -q . || fail "the kit's tests/ was changed: $(git -C "$KIT_ROOT" status --porcelain -- tests)"
+    [[ $(tests_checksum) == "$TESTS_BEFORE" ]] || fail "the kit's tests/ was changed by the student's code"
 }
 
 # Reports readable by the grader only; /etc/shadow's contents nowhere in them.
