@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 enum { EXIT_DEADLOCK = 3, RECORD_RESULT = 1, RECORD_EXIT = 2 };
-struct record { int64_t kind, worker, pid, subtotal; }; /* one message */
+struct record { int64_t kind, worker, pid, subtotal; };
 
 static long workers = 5, count = 100000000, results, capacity, stuck; /* stuck: found it full */
 static const char *order = "join-then-drain";
@@ -43,9 +43,8 @@ static const struct flag flags[] = {
  * wait meanwhile, so even Ctrl-C cannot leave the name behind. */
 static mqd_t open_queue(char *name, size_t size)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(name, size, "/mqueue_sum-%ld-%ld", (long)getpid(), (long)now.tv_nsec);
+    double now = now_seconds();
+    snprintf(name, size, "/mqueue_sum-%ld-%ld", (long)getpid(), (long)((now - (long)now) * 1e9));
     struct mq_attr attr = {.mq_maxmsg = capacity, .mq_msgsize = sizeof(struct record)};
     sigset_t all, old;
     sigfillset(&all);
@@ -74,8 +73,10 @@ static struct timespec deadline(double seconds)
 static noreturn void worker(int id, mqd_t q)
 {
     long long sub_total = 0;
-    for (long i = 0; i < count; i++) /* the seed's loop; lesson 04 times it, here it only counts */
+    for (long i = 0; i < count; i++) {
         sub_total += 1;
+        __asm__ volatile("" : "+r"(sub_total)); /* a real loop: see lesson 04's count_to() */
+    }
     struct record r = {RECORD_RESULT, id, getpid(), sub_total};
     kit_phase("write");
     /* EXERCISE 04b.1: put r on the queue as one message, waiting at most `watchdog` seconds for room
@@ -151,14 +152,13 @@ int main(int argc, char **argv)
         pids[i] = pid;
     }
     long long total = 0;
-    struct record r;
+    struct record r; /* one message */
     if (seed_order) {
         for (long i = 0; i < workers; i++)
             reap(i, 0);
         say("--- %.6f seconds ---", now_seconds() - start_time);
-        struct record sentinel = {RECORD_EXIT, -1, getpid(), 0};
-        struct timespec past = {0, 0}; /* a deadline long gone: fail at once if full */
-        if (stuck || mq_timedsend(q, (const char *)&sentinel, sizeof sentinel, 0, &past) < 0) {
+        struct record sentinel = {RECORD_EXIT, -1, getpid(), 0}; /* put at once or fail: deadline 0 */
+        if (stuck || mq_timedsend(q, (const char *)&sentinel, sizeof sentinel, 0, &(struct timespec){0, 0}) < 0) {
             warn_msg("deadlock: %s; drain before join (--order drain-then-join)", stuck
                      ? "workers found a full message queue while the parent waited to join them"
                      : "the message queue is full, so the 'exit' sentinel does not fit and nobody reads yet");
