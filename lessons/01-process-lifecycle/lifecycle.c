@@ -23,9 +23,9 @@ static const struct flag flags[] = {
     {"--name", FLAG_TEXT, &name, 1, 64, "the child's name", NULL},
     {"--sleep", FLAG_SECONDS, &sleep_for, 0, 3600, "how long the child sleeps", NULL},
     {"--terminate-after", FLAG_SECONDS, &terminate_after, 0, 3600,
-     "send the child SIGTERM after this long; its exit code is then -15 (default never)", NULL},
+     "SIGTERM to the child after this long: exit code -15 (default never)", NULL},
     {"--zombie-for", FLAG_SECONDS, &zombie_for, 0, 3600,
-     "once the child has exited, leave it a zombie this long (default no wait)", NULL},
+     "keep the exited child a zombie this long (default no wait)", NULL},
     {0},
 };
 
