@@ -60,9 +60,30 @@ static volatile sig_atomic_t running;
 static pid_t owner; /* the process whose children these are */
 static double fork_time; /* when the last fork() began, from pthread_atfork */
 
-static void note_fork_time(void)
+/* pthread_atfork: just before fork() the stop signals are blocked, and they
+ * stay blocked until kit_child_started() (parent) or kit_child_begin()
+ * (child). A Ctrl-C in between waits that long instead of finding a child
+ * the registry does not know yet. */
+static sigset_t mask_before_fork;
+static volatile sig_atomic_t fork_blocked;
+
+static void before_fork(void)
 {
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop, &mask_before_fork);
+    fork_blocked = 1;
     fork_time = now_seconds();
+}
+
+static void unblock_after_fork(void)
+{
+    if (fork_blocked) {
+        fork_blocked = 0;
+        sigprocmask(SIG_SETMASK, &mask_before_fork, NULL);
+    }
 }
 
 static int signal_child(const struct child *c, int sig)
@@ -107,6 +128,7 @@ void kit_stop_children(void)
     if (getpid() != owner)
         return; /* a child that never called kit_child_begin(): not its children */
     int saved = errno;
+    unblock_after_fork(); /* a fork that failed: nothing more to wait for */
     int n = count;
     for (int k = 0; k < n; k++) {
         if (children[k].reaped)
@@ -151,7 +173,7 @@ void kit_registry_init(void)
     running = 0;
     static bool atfork_done;
     if (!atfork_done) {
-        pthread_atfork(note_fork_time, NULL, NULL);
+        pthread_atfork(before_fork, NULL, NULL);
         atfork_done = true;
     }
 
@@ -173,24 +195,43 @@ void kit_registry_init(void)
     signal(SIGCHLD, SIG_DFL);
 }
 
+/* A free entry: one whose child was reaped, or a new one at the end. */
+static struct child *free_entry(void)
+{
+    static int hint;
+    for (int k = 0; k < count; k++) {
+        int at = (hint + k) % count;
+        if (children[at].reaped) {
+            hint = at + 1;
+            return &children[at];
+        }
+    }
+    return count < MAX_CHILDREN ? &children[count] : NULL;
+}
+
 void kit_child_started(pid_t pid, const char *name)
 {
-    if (count >= MAX_CHILDREN) {
+    struct child *c = free_entry();
+    if (!c) {
         kill(pid, SIGKILL); /* cannot be tracked: do not let it run */
         waitpid(pid, NULL, 0);
+        unblock_after_fork();
         die_msg("more than %d children at once", MAX_CHILDREN);
     }
-    struct child *c = &children[count];
+    bool is_new = c == &children[count];
+    c->reaped = 1; /* the handler skips it while it is filled in */
     c->pid = pid;
-    c->reaped = 0;
     c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     /* Out of descriptors (EMFILE): this child is tracked by its pid, with
      * the same parent check as on old kernels. */
     if (c->pidfd < 0 && errno != ENOSYS && errno != EMFILE && errno != ENFILE)
         die_errno("pidfd_open for child %ld", (long)pid);
-    count = count + 1;
+    c->reaped = 0;
+    if (is_new)
+        count = count + 1;
     running = running + 1;
     kit_timeline_fork(pid, name, fork_time);
+    unblock_after_fork();
 }
 
 static struct child *find_child(pid_t pid)
@@ -251,6 +292,7 @@ void kit_child_begin(const char *name)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
         _exit(1);
+    fork_blocked = 0; /* the unblock above has done it */
     kit_timeline_child_begin(name, fork_time);
 }
 

@@ -119,7 +119,11 @@ int choice_index(const char *choices, const char *text);
  */
 
 /* In the parent, right after fork(): remember the child (a pidfd for it)
- * for the cleanup, and record its start on the timeline. */
+ * for the cleanup, and record its start on the timeline.
+ * From just before fork() until this call (or kit_child_begin() in the
+ * child) SIGINT and SIGTERM wait: a Ctrl-C in that instant would find a
+ * child the registry does not know yet. So after a fork() that failed,
+ * end with die_errno() (or call kit_stop_children()), as every lesson does. */
 void kit_child_started(pid_t pid, const char *name);
 
 /* In the parent, right after waitpid() collected the child: forget it
@@ -128,7 +132,7 @@ void kit_child_started(pid_t pid, const char *name);
  * own write would. */
 void kit_child_reaped(pid_t pid, int status);
 
-/* First thing in a new child: SIGINT and SIGTERM back to their default
+/* The first call in EVERY new child, also one that will exec: SIGINT and SIGTERM back to their default
  * action, no cleanup of the parent's children, SIGTERM when the parent
  * dies (PR_SET_PDEATHSIG: a child forked in the instant before the parent
  * registered it is not left behind either). NAME is its timeline row. */

@@ -25,7 +25,7 @@ all: $(PROG)
 
 # Link to a temporary name, then rename: two builds running at once (two
 # `make test`) never leave a half-written program for the other to run.
-$(PROG): $(PROG).c $(EXTRA_SRCS) $(LIBKIT) $(COMMON)/kit.h Makefile
+$(PROG): $(PROG).c $(EXTRA_SRCS) $(LIBKIT) $(wildcard $(COMMON)/*.h) Makefile
 	$(CC) $(KIT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -I$(COMMON) -o $@.tmp$$$$ $(PROG).c $(EXTRA_SRCS) \
 	    $(LIBKIT) $(LDFLAGS) $(LDLIBS) && mv -f $@.tmp$$$$ $@
 

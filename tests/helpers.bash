@@ -175,7 +175,7 @@ has_children() {
 children_of() {
     local stat rest pid
     for stat in /proc/[0-9]*/stat; do
-        read -r rest <"$stat" 2>/dev/null || continue
+        read -r rest 2>/dev/null <"$stat" || continue
         pid=${rest%% *}
         rest=${rest##*) }
         rest=${rest#* }
@@ -271,7 +271,7 @@ orphan_zombies() {
     local name=${1:-${PROG##*/}}
     local stat rest comm n=0
     for stat in /proc/[0-9]*/stat; do
-        read -r rest <"$stat" 2>/dev/null || continue
+        read -r rest 2>/dev/null <"$stat" || continue
         comm=${rest#*(}
         comm=${comm%) *}
         rest=${rest##*) }
