@@ -429,7 +429,9 @@ EOF
     run_prog --count 8 --min-sleep 0.1 --max-sleep 0.6 --seed 2 --timeline --trace "$trace"
     assert_success
     assert_line --regexp '^timeline: 9 processes over [0-9.]+ s, one column = [0-9.]+ s$'
-    assert_line --regexp '^legend: .*Z zombie: exited, not yet reaped.*\| reaped by the parent'
+    assert_line --regexp '^legend: '
+    assert_output --regexp 'Z zombie: exited, not yet reaped'
+    assert_output --regexp '\| reaped by the parent'
     # Not a terminal: the drawing (rows and time axis) fits 80 columns.
     local line
     while IFS= read -r line; do

@@ -224,7 +224,7 @@ assert_no_secret() {
     hostile_setup
     make -s -C "$KIT_ROOT/lessons/$LESSON" >/dev/null
     echo 'this does not compile' >"$COPY/lessons/$LESSON/pid_name.c"
-    ln -s "$KIT_ROOT/lessons/$LESSON/pid_name" "$COPY/lessons/$LESSON/pid_name"
+    ln -sf "$KIT_ROOT/lessons/$LESSON/pid_name" "$COPY/lessons/$LESSON/pid_name"
     grade_bounded 60
     assert_contained "did not build"
     assert_output --partial "is a symlink"
