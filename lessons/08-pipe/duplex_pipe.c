@@ -68,7 +68,7 @@ static void serve(int k, int end)
         if (n != (ssize_t)sizeof m)
             die_errno("Child-%d: recv", k + 1);
         kit_phase("sleep");
-        sleep_seconds(delay * (double)((k + m.id) % children) / (double)children); /* answers come in any order */
+        sleep_seconds(delay * (double)((2 * k + m.id) % children) / (double)children); /* answers come in any order */
         m.value *= m.value;
         kit_phase("write");
         if (send(end, &m, sizeof m, 0) != (ssize_t)sizeof m)
@@ -158,6 +158,7 @@ static int swap(bool fixed)
         die_msg("the child's message did not arrive whole");
     kit_phase("write");
     ssize_t sent = send(ends[0].fd, buf, (size_t)size, 0);
+    kit_phase(sent < (ssize_t)size ? "run" : "read");
     if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
         die_errno("send to Child-1");
     if (sent < (ssize_t)size) {
@@ -166,7 +167,6 @@ static int swap(bool fixed)
         kit_stop_children();
         return 3;
     }
-    kit_phase("read");
     if (!fixed && recv(ends[0].fd, buf, (size_t)size, MSG_WAITALL) != (ssize_t)size)
         die_msg("the child's message did not arrive whole");
     say("the parent sent and received %ld bytes%s", size, fixed ? ": it received first, so the child's send could end" : "");
