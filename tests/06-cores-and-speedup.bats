@@ -166,7 +166,7 @@ check() {
     done < <(matching "$RUN" | grep ', pinned to one core: ')
 }
 
-@test "[06.1] under taskset -c K the pinned runs use core K" {
+@test "under taskset -c K the pinned runs use core K" {
     command -v taskset >/dev/null || skip "taskset (util-linux) is not installed"
     local cpu
     cpu=$(taskset -pc $$ | sed 's/.*: //' | tr ',' '\n' | tr '-' '\n' | tail -n 1) # the last allowed core
@@ -259,7 +259,7 @@ check() {
     grep -qE '^verdict: one core: .*: no speedup' "$BG_OUT" || fail "no one-core verdict: $(show_output "$BG_OUT")"
 }
 
-@test "[06.2] a child it did not start is not waited for: a shell's sleep outlives the run" {
+@test "a child it did not start is not waited for: a shell's sleep outlives the run" {
     # sh forks `sleep`, then becomes the program by exec: the sleep is the
     # program's child, but not a worker. Waiting for it would take 30 s.
     local pidfile="$BATS_TEST_TMPDIR/sleep.pid"
