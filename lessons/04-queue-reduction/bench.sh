@@ -89,7 +89,7 @@ for ((w = 1; w <= 2 * cores; w++)); do
     ((w == 2)) && speedup2=$speedup
 done
 echo "Other processes kept $others of the $cores cores busy, on average, during (a)."
-echo "Beyond $cores workers the speedup stays near $cores: there are only $cores cores to run on."
+echo "No speedup can pass $cores, the number of cores; other work on them lowers it further."
 echo
 
 # ---- (b) ----------------------------------------------------------------
