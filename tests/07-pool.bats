@@ -80,7 +80,7 @@ Pool closed: 4 sentinels sent, 4 workers joined"
 }
 
 @test "--naive: a crash leaves the pool waiting for ever (stopped here by a timeout)" {
-    KIT_RUN_TIMEOUT=1 run_prog --naive --workers 3 --tasks 10 --task-sleep 0 --crash-on 4
+    KIT_RUN_TIMEOUT=0.5 run_prog --naive --workers 3 --tasks 10 --task-sleep 0 --crash-on 4
     assert_equal "$status" 124 # the test's timeout ended it: it would still be waiting
     refute_line --partial "square(9)"
 }
