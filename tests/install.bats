@@ -178,6 +178,7 @@ needs_student() {
 @test "without bats and npm but with sudo: the advice uses sudo" {
     needs_student
     commands_without "${NO_NPM[@]}"
+    rm -f "$BIN/sudo" # never write through a link to the real one
     printf '#!/bin/sh\nexit 1\n' >"$BIN/sudo"
     chmod 755 "$BIN/sudo"
     student_run "$KIT/tests/run"
@@ -229,6 +230,7 @@ needs_student() {
 # noise, and "installs" by linking the real bats and its libraries, or
 # fails like apt when FAKE_APT_FAILS is set.
 fake_apt_get() {
+    rm -f "$BIN/apt-get" # a link to the real one: writing through it would replace it
     cat >"$BIN/apt-get" <<'EOF'
 #!/bin/sh
 echo "DEBIAN_FRONTEND=${DEBIAN_FRONTEND:-} $*" >>"$APT_LOG"
