@@ -103,8 +103,8 @@ $maps"
     # by another process's unlock. The time limit turns that into a failure.
     local run
     for run in 1 2; do
-        KIT_RUN_TIMEOUT=5 assert_exact_run 9 300 --lock mutex --widen
-        KIT_RUN_TIMEOUT=5 assert_exact_run 9 30000 --lock mutex
+        KIT_RUN_TIMEOUT=5 assert_exact_run 9 30 --lock mutex --widen
+        KIT_RUN_TIMEOUT=5 assert_exact_run 9 10000 --lock mutex
     done
 }
 
@@ -112,8 +112,8 @@ $maps"
     local mode run
     for mode in semaphore atomic; do
         for run in 1 2; do
-            assert_exact_run 9 300 --lock "$mode" --widen
-            assert_exact_run 9 30000 --lock "$mode"
+            assert_exact_run 9 30 --lock "$mode" --widen
+            assert_exact_run 9 10000 --lock "$mode"
         done
     done
 }
@@ -122,7 +122,7 @@ $maps"
     # All that is guaranteed without a lock: no value above the increments
     # made, and at least 1 (a stale store can drop the counter far down).
     local run v
-    for run in 1 2 3; do
+    for run in 1 2; do
         run_prog --lock none --iters 100000
         assert_success
         read_final
@@ -137,20 +137,25 @@ $maps"
 }
 
 @test "--widen loses updates on every run, also with every process on one core" {
-    local run
+    # The default run (9 x 50) once, then shorter ones: a yield on a busy
+    # machine may cost a time slice.
+    local run args=()
     for run in 1 2 3 4 5; do
-        run_prog --lock none --widen
+        run_prog --lock none --widen "${args[@]}"
         assert_success
-        assert_line --index 1 "9 processes x 50 increments, --lock none, shared memory, widened"
         read_final
-        ((LOST > 0 && FINAL <= 450)) || fail "run $run: final $FINAL, lost $LOST"
+        ((LOST > 0 && FINAL <= EXPECTED)) || fail "run $run: final $FINAL, lost $LOST"
+        [[ $run == 1 ]] && assert_line --index 1 "9 processes x 50 increments, --lock none, shared memory, widened"
+        args=(--iters 10)
     done
     command -v taskset >/dev/null || skip "taskset is not installed: the one-core runs were not made"
+    args=()
     for run in 1 2 3 4 5; do
-        run --separate-stderr run_bounded taskset -c 0 "$PROG" --lock none --widen
+        run --separate-stderr run_bounded taskset -c 0 "$PROG" --lock none --widen "${args[@]}"
         assert_success
         read_final
         ((LOST > 0)) || fail "pinned run $run lost nothing: $output"
+        args=(--iters 10)
     done
 }
 

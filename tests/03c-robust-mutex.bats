@@ -51,8 +51,8 @@ PROG=$(lesson 03c-robust-mutex/robust_mutex)
 }
 
 @test "the same story on every run" {
-    local run first
-    for run in 1 2 3 4 5; do
+    local first
+    for _ in 1 2 3 4 5; do
         run_prog --wait 0.5
         assert_success
         local story
