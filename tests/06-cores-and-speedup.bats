@@ -190,7 +190,7 @@ check() {
     # time of the run (busy cores <= 1), and the job needs the same CPU time
     # however it is split. (The speedup in the table does not: a busy moment
     # can slow a 1-worker run.)
-    run_prog --work 30 --max-workers 2 --repeat 3
+    run_prog --work 20 --max-workers 2 --repeat 3
     assert_success
     local line
     while read -r line; do
@@ -307,7 +307,7 @@ check() {
 @test "[06.2] a worker killed while its sibling is stopped: noticed at once, the sibling stopped and reaped" {
     # A join that waited for the workers in order, or for the pipe to end,
     # would wait for ever here: the stopped sibling never ends by itself.
-    start_bg --work 400 --max-workers 3 --repeat 1
+    start_bg --work 200 --max-workers 3 --repeat 1
     catch_workers 2
     local victim=${WORKERS[0]} sibling=${WORKERS[1]}
     kill -KILL "$victim"
