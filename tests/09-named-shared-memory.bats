@@ -14,11 +14,15 @@ setup() {
         "${BATS_TEST_TMPDIR%/*}" "${BATS_FILE_TMPDIR%/*}" 2>/dev/null
     [[ -x $PROG ]] || fail "the lesson program lessons/${PROG#"$KIT_LESSONS"/} is missing: it was not built, or its build failed"
     NAME="bats09-$$-$BATS_TEST_NUMBER-$RANDOM"
+    DEFAULT_NAMES=()
 }
 
 # Whatever a failed test left in /dev/shm goes, so that the next run starts clean.
 teardown() {
-    rm -f "/dev/shm/$NAME" "/dev/shm/sem.$NAME" "/dev/shm/other-$NAME"
+    local n
+    for n in "$NAME" "other-$NAME" "${DEFAULT_NAMES[@]}"; do
+        rm -f "/dev/shm/$n" "/dev/shm/sem.$n"
+    done
     assert_nothing_left
 }
 
@@ -103,8 +107,10 @@ start_waiting_creator() {
     local first second
     first=$(sed -n 's/^Creator pid [0-9]*: SharedMemory(name="\(shm_named-[0-9]*-[0-9]*\)".*/\1/p' <<<"$output")
     [[ -n $first ]] || fail "no default name: $output"
+    DEFAULT_NAMES+=("$first")
     run_prog
     second=$(sed -n 's/^Creator pid [0-9]*: SharedMemory(name="\(shm_named-[0-9]*-[0-9]*\)".*/\1/p' <<<"$output")
+    DEFAULT_NAMES+=("$second")
     [[ $first != "$second" ]] || fail "two runs used the same name $first"
     assert_no_names "$first"
     assert_no_names "$second"
