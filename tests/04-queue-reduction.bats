@@ -237,14 +237,14 @@ fds_on_pipe() {
 }
 
 @test "SIGTERM to the parent alone while workers count: nothing left" {
-    start_bg --workers 3 --count 1000000000000
-    wait_for_children 3
+    start_bg --workers 2 --count 1000000000000
+    wait_for_children 2
     signal_bg_and_check TERM
 }
 
 @test "SIGINT to the parent alone while it drains: nothing left" {
-    start_bg --workers 3 --count 1000000000000 --order drain-then-join
-    wait_for_children 3
+    start_bg --workers 2 --count 1000000000000 --order drain-then-join
+    wait_for_children 2
     signal_bg_and_check INT
 }
 
