@@ -189,7 +189,7 @@ static const struct {
     const char *color;
     const char *meaning;
 } legend[] = {
-    {"run", '#', "32", "running"},
+    {"run", '#', "32", "running (or waiting for a core)"},
     {"sleep", 's', "34", "sleeping"},
     {"waitpid", 'w', "33", "blocked in waitpid"},
     {"write", '>', "35", "blocked in write"},
