@@ -9,10 +9,7 @@ PROG=$(lesson 09-named-shared-memory/shm_named)
 
 # A name of this test's own, so that tests running at once never meet.
 setup() {
-    export KIT_TEST_TAG="kit-test-$$-$BATS_TEST_NUMBER-$RANDOM$RANDOM"
-    [[ -n ${KIT_SANDBOX:-} ]] && chmod a+rwx "$BATS_RUN_TMPDIR" "$BATS_TEST_TMPDIR" "$BATS_FILE_TMPDIR" \
-        "${BATS_TEST_TMPDIR%/*}" "${BATS_FILE_TMPDIR%/*}" 2>/dev/null
-    [[ -x $PROG ]] || fail "the lesson program lessons/${PROG#"$KIT_LESSONS"/} is missing: it was not built, or its build failed"
+    kit_setup
     NAME="bats09-$$-$BATS_TEST_NUMBER-$RANDOM"
     DEFAULT_NAMES=()
 }

@@ -18,7 +18,11 @@ lesson() {
     printf '%s/%s\n' "$KIT_LESSONS" "$1"
 }
 
+# What every test does first; a .bats file with a setup() of its own calls it.
 setup() {
+    kit_setup
+}
+kit_setup() {
     export KIT_TEST_TAG="kit-test-$$-$BATS_TEST_NUMBER-$RANDOM$RANDOM"
     # In the grading sandbox the tests run as the grader and the programs as
     # the student, in a private /tmp: let the program into the test folders.
