@@ -30,22 +30,8 @@ static const struct flag flags[] = {
     {0},
 };
 
-static bool fixed_by(const char *way)
-{
-    return strcmp(fix, way) == 0;
-}
-
-/* The child: says who it is, then ends. exit() flushes every stdio buffer
- * it inherited (and runs the parent's atexit handlers); _exit() does not. */
-static noreturn void child(void)
-{
-    kit_child_begin("child");
-    say("child: pid %ld, ends with %s", (long)getpid(), fixed_by("_exit") ? "_exit(0)" : "exit(0)");
-    kit_child_end();
-    if (fixed_by("_exit"))
-        _exit(0);
-    exit(0);
-}
+static bool fixed_by(const char *way);
+static noreturn void child(void);
 
 int main(int argc, char **argv)
 {
@@ -95,4 +81,21 @@ int main(int argc, char **argv)
     if (fflush(stdout) == EOF)
         die_errno("write to stdout");
     return exitcode_of(status) == 0 ? 0 : 1;
+}
+
+static bool fixed_by(const char *way)
+{
+    return strcmp(fix, way) == 0;
+}
+
+/* The child: says who it is, then ends. exit() flushes every stdio buffer
+ * it inherited (and runs the parent's atexit handlers); _exit() does not. */
+static noreturn void child(void)
+{
+    kit_child_begin("child");
+    say("child: pid %ld, ends with %s", (long)getpid(), fixed_by("_exit") ? "_exit(0)" : "exit(0)");
+    kit_child_end();
+    if (fixed_by("_exit"))
+        _exit(0);
+    exit(0);
 }
