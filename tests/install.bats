@@ -138,12 +138,13 @@ needs_npm_cache() {
 }
 
 # student_run COMMAND...: run it as the student (the throwaway user when
-# this suite runs as root), with PATH=$BIN and an environment of its own.
+# this suite runs as root), with PATH=$BIN and an environment of its own,
+# bounded in time so that a hang shows what was printed until then.
 # BATS_LIB_PATH is an empty folder: the system's libraries do not count.
 student_run() {
     local as=()
     [[ -n $STUDENT ]] && as=(setpriv --reuid="$STUDENT_UID" --regid="$STUDENT_GID" --clear-groups --)
-    run "${as[@]}" env -i HOME="$HERE/home" TMPDIR="$HERE/tmp" PATH="$BIN" LC_ALL=C \
+    run timeout 30 "${as[@]}" env -i HOME="$HERE/home" TMPDIR="$HERE/tmp" PATH="$BIN" LC_ALL=C \
         BATS_LIB_PATH="$HERE/no-libs" "${STUDENT_ENV[@]}" "$@"
 }
 STUDENT_ENV=()
@@ -248,7 +249,7 @@ EOF
 }
 
 root_run() {
-    run env -i HOME="$HERE/home" TMPDIR="$HERE/tmp" PATH="$BIN" LC_ALL=C \
+    run timeout 30 env -i HOME="$HERE/home" TMPDIR="$HERE/tmp" PATH="$BIN" LC_ALL=C \
         BATS_LIB_PATH="$HERE/no-libs" APT_LOG="$HERE/apt.log" REAL_BATS="$REAL_BATS" \
         REAL_LIBS="$REAL_LIBS" LIBS_DIR="$HERE/no-libs" "$@"
 }
@@ -286,7 +287,7 @@ root_run() {
     done
     local jobs
     for jobs in "" 1; do
-        run env KIT_TEST_JOBS="$jobs" KIT_REPORT_DIR="$HERE/report$jobs" "$KIT/tests/run"
+        run timeout 30 env KIT_TEST_JOBS="$jobs" KIT_REPORT_DIR="$HERE/report$jobs" "$KIT/tests/run"
         assert_failure 1
         assert_equal "$(last_line)" "3 passed, 2 failed, 3 skipped"
         run grep -c '<testsuite ' "$HERE/report$jobs/report.xml"
