@@ -69,6 +69,7 @@ assert_no_new_orphans() {
 }
 
 @test "--spawned: a job on stdin, the answer on stdout (how spawn runs the program)" {
+    # shellcheck disable=SC2016 # "$0" belongs to the inner bash
     run --separate-stderr run_bounded bash -c 'printf "\x06\0\0\0\0\0\0\0" | "$0" --spawned | od -An -tx8 | tr -s " \n" " "' "$PROG"
     assert_success
     # pid, global_value 1 (a fresh program), 6 squared = 0x24
