@@ -76,6 +76,7 @@ static bool join_worker(pid_t pid, long n)
     /* EXERCISE 02.2: decide from STATUS whether worker N worked; if not, say why on stderr
      * HINT: Only a worker that exited (WIFEXITED) with code 0 (WEXITSTATUS) worked; a kill is a failure too.
      * HINT: Otherwise: char text[64]; warn_msg("worker %ld (pid %ld) failed: %s", n, (long)pid, status_text(status, text, sizeof text));
+     * NEEDS: 02.1
      */
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return true;
@@ -116,6 +117,7 @@ static void square(long n)
     /* EXERCISE 02.3: give this process the name NAME, so that ps and /proc/PID/comm show it
      * HINT: Python keeps current_process().name to itself; here the kernel must be told: prctl(2).
      * HINT: if (prctl(PR_SET_NAME, name, 0, 0, 0) != 0) die_errno("prctl(PR_SET_NAME, \"%s\")", name);
+     * NEEDS: 02.1
      */
     /* The kernel keeps 15 bytes of a name (TASK_COMM_LEN 16, with '\0'). */
     if (prctl(PR_SET_NAME, name, 0, 0, 0) != 0)
@@ -127,6 +129,7 @@ static void square(long n)
     /* EXERCISE 02.4: seed this worker's rand() with a seed of its own (unless --inherit-random)
      * HINT: fork() copied rand()'s hidden state: every worker would draw the parent's next number.
      * HINT: if (!inherit_random) srand(worker_seed(n));
+     * NEEDS: 02.1
      */
     if (!inherit_random) /* without it, every worker would draw the same number */
         srand(worker_seed(n));

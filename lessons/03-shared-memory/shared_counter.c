@@ -85,6 +85,7 @@ static void init_mutex(pthread_mutex_t *m)
     /* EXERCISE 03.2: the workers hang in pthread_mutex_lock: make the mutex usable by several processes
      * HINT: A waiter in one process is never woken by an unlock in another unless the mutex is process-shared.
      * HINT: pthread_mutexattr_t attr; pthread_mutexattr_init(&attr); pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED); then init with &attr.
+     * NEEDS: 03.1
      */
     pthread_mutexattr_t attr;
     check(pthread_mutexattr_init(&attr), "pthread_mutexattr_init");

@@ -108,6 +108,7 @@ static void recover(struct shared *s)
     /* EXERCISE 03c.2: finish the dead owner's transfer, then mark the mutex consistent (unless --no-consistent)
      * HINT: The journal (s->pending) says what a lost and b has not yet got; after the repair it is 0.
      * HINT: s->b += s->pending; s->pending = 0; then, unless no_consistent, check(pthread_mutex_consistent(&s->mutex), ...).
+     * NEEDS: 03c.1
      */
     s->b += s->pending;
     s->pending = 0;
