@@ -11,6 +11,15 @@ bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 
+# assert_success, saying what the program said: its exit status, the first
+# lines of its stderr (where a program explains a failure) and of its stdout.
+assert_success() {
+    ((status == 0)) && return 0
+    fail "expected exit status 0, the program ended with $status
+stderr: $(head -n 3 <<<"${stderr:-(nothing)}")
+stdout: $(head -n 3 <<<"${output:-(nothing)}")"
+}
+
 KIT_LESSONS=${KIT_LESSONS:-$(cd "$BATS_TEST_DIRNAME/../lessons" && pwd)}
 
 # Path of a lesson's program:  "$(lesson 01-process-lifecycle/lifecycle)"
