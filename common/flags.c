@@ -177,7 +177,10 @@ static void describe_value(const struct flag *f, char *buf, size_t size)
 
 static void help_line(const char *left, const char *text, const char *detail)
 {
-    printf("  %-22s %s%s\n", left, text, detail);
+    if (strlen(left) > 22) /* a long flag: its help goes on the next line */
+        printf("  %s\n  %-22s %s%s\n", left, "", text, detail);
+    else
+        printf("  %-22s %s%s\n", left, text, detail);
 }
 
 static noreturn void print_help(const struct program *prog)
