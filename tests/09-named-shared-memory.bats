@@ -136,11 +136,13 @@ start_waiting_creator() {
     assert_failure 1
     assert_equal "$stderr" "shm_named: no block named $NAME (ls /dev/shm): shm_open: No such file or directory"
     truncate -s 4096 "/dev/shm/$NAME"
+    chmod 0666 "/dev/shm/$NAME" # the program may run as another user (grading)
     run --separate-stderr run_bounded "$PROG" attach "$NAME"
     assert_failure 1
     assert_equal "$stderr" "shm_named: $NAME was not made by shm_named: leaving it alone"
     assert_equal "$(tr -d '\0' <"/dev/shm/$NAME" | wc -c)" 0
     truncate -s 10 "/dev/shm/other-$NAME"
+    chmod 0666 "/dev/shm/other-$NAME"
     run --separate-stderr run_bounded "$PROG" attach "other-$NAME"
     assert_failure 1
     assert_output ""

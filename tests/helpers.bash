@@ -33,10 +33,17 @@ setup() {
 }
 kit_setup() {
     export KIT_TEST_TAG="kit-test-$$-$BATS_TEST_NUMBER-$RANDOM$RANDOM"
-    # In the grading sandbox the tests run as the grader and the programs as
-    # the student, in a private /tmp: let the program into the test folders.
-    [[ -n ${KIT_SANDBOX:-} ]] && chmod a+rwx "$BATS_RUN_TMPDIR" "$BATS_TEST_TMPDIR" "$BATS_FILE_TMPDIR" \
-        "${BATS_TEST_TMPDIR%/*}" "${BATS_FILE_TMPDIR%/*}" 2>/dev/null
+    # The helpers keep their own files (what a program printed) beside the
+    # test's folder, not in it: in the grading sandbox the program runs as
+    # another user and may write in the test's folder (a --trace file), never
+    # here. There bats' own folders can be crossed but not listed or written,
+    # and the test's folder is sticky: no one removes another's file.
+    KIT_HARNESS_DIR="$BATS_TEST_TMPDIR-harness"
+    mkdir -m 0700 "$KIT_HARNESS_DIR" || fail "cannot make $KIT_HARNESS_DIR"
+    if [[ -n ${KIT_SANDBOX:-} ]]; then
+        chmod 0711 "$BATS_RUN_TMPDIR" "${BATS_TEST_TMPDIR%/*}" "${BATS_FILE_TMPDIR%/*}" "$BATS_FILE_TMPDIR"
+        chmod 1777 "$BATS_TEST_TMPDIR"
+    fi
     [[ -x $PROG ]] || fail "the lesson program lessons/${PROG#"$KIT_LESSONS"/} is missing: it was not built, or its build failed"
 }
 
@@ -99,7 +106,7 @@ run_prog() {
 # a child it leaks cannot keep `run` waiting for end-of-file, and is found
 # by the check at the end of the test instead.
 run_bounded() {
-    local out="$BATS_TEST_TMPDIR/run.out" err="$BATS_TEST_TMPDIR/run.err" rc=0
+    local out="$KIT_HARNESS_DIR/run.out" err="$KIT_HARNESS_DIR/run.err" rc=0
     (limit_output && exec timeout -k 2 "${KIT_RUN_TIMEOUT:-20}" "$@") >"$out" 2>"$err" </dev/null 3>&- ||
         rc=$?
     show_output "$out"
@@ -131,7 +138,7 @@ show_output() {
 # ignored and bash cannot undo that. Its output goes to $BG_OUT; its pid
 # (= its process group id) is in $BG_PID.
 start_bg() {
-    BG_OUT="$BATS_TEST_TMPDIR/bg.out"
+    BG_OUT="$KIT_HARNESS_DIR/bg.out"
     local -a launcher=(env --default-signal=INT)
     env --default-signal=INT true 2>/dev/null || launcher=() # coreutils before 8.31
     set -m
@@ -303,8 +310,8 @@ orphan_zombies() {
 # keep the pipe open for ever: it is found and stopped (and the test
 # failed) as soon as the program itself has ended.
 run_piped() {
-    local out="$BATS_TEST_TMPDIR/piped.out" err="$BATS_TEST_TMPDIR/piped.err"
-    local pipe="$BATS_TEST_TMPDIR/pipe" reader
+    local out="$KIT_HARNESS_DIR/piped.out" err="$KIT_HARNESS_DIR/piped.err"
+    local pipe="$KIT_HARNESS_DIR/pipe" reader
     rm -f "$pipe"
     mkfifo "$pipe"
     (limit_output && exec env -u KIT_TEST_TAG cat <"$pipe" >"$out") 3>&- &
