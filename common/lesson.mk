@@ -8,7 +8,7 @@
 #     include ../../common/lesson.mk
 #
 # TITLE is plain text for the demo's banner (no double quotes or $).
-# Optional: LDLIBS (e.g. -pthread), EXTRA_SRCS.
+# Optional: LDLIBS (e.g. -pthread), EXTRA_SRCS, DEMO_EXIT.
 #
 # KIT_CFLAGS are the kit's rules and always apply; CC and CFLAGS are yours
 # to change:  make CC=clang CFLAGS='-O0 -g'
@@ -34,9 +34,13 @@ $(PROG): $(PROG).c $(EXTRA_SRCS) $(LIBKIT) $(wildcard $(COMMON)/*.h) Makefile
 $(LIBKIT): FORCE
 	@$(MAKE) --no-print-directory -s -C $(COMMON) CC='$(CC)' CFLAGS='$(CFLAGS)' CPPFLAGS='$(CPPFLAGS)'
 
+# DEMO_EXIT: the exit status the demonstration ends with on purpose (a
+# deadlock caught, say); anything else stops `make demo`.
+DEMO_EXIT ?= 0
 demo: $(PROG)
 	@printf '\n=== %s: ./%s %s ===\n' "$(TITLE)" "$(PROG)" "$(DEMO_ARGS)"
-	@./$(PROG) $(DEMO_ARGS)
+	@./$(PROG) $(DEMO_ARGS); status=$$?; [ $$status -eq $(DEMO_EXIT) ] || \
+	    { echo "$(PROG) ended with exit status $$status, not $(DEMO_EXIT)" >&2; exit 1; }
 
 clean:
 	rm -f $(PROG) $(PROG).tmp*
