@@ -57,11 +57,18 @@ print(min(starts)) if starts else sys.exit(1)
 
 # The (fd, flags) of every descriptor of process $1 open on pipe inode $2.
 fds_on_pipe() {
-    local fd
-    for fd in /proc/"$1"/fd/*; do
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    as_program bash -c 'for fd in /proc/"$1"/fd/*; do
         [[ $(readlink "$fd") == "pipe:[$2]" ]] || continue
-        printf '%s %s\n' "${fd##*/}" "$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}")"
-    done
+        printf "%s %s\n" "${fd##*/}" "$(sed -n "s/^flags:[[:space:]]*//p" "/proc/$1/fdinfo/${fd##*/}")"
+    done' _ "$1" "$2"
+}
+
+# The inodes of the pipes process $1 has open, one per descriptor.
+pipe_inodes() {
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    as_program bash -c 'for fd in /proc/"$1"/fd/*; do readlink "$fd"; done' _ "$1" |
+        sed -n 's/^pipe:\[\([0-9]*\)\]$/\1/p'
 }
 
 @test "with no flags it is the seed's example: 5 workers x 100,000,000" {
@@ -133,10 +140,9 @@ fds_on_pipe() {
     start_bg --workers 2 --count 1000000000000
     wait_for_children 2
     # The queue is the pipe the parent holds both ends of (the seed's order).
-    local inode fd worker ends
-    for fd in /proc/"$BG_PID"/fd/*; do
-        [[ $(readlink "$fd") =~ ^pipe:\[([0-9]+)\]$ ]] || continue
-        (($(fds_on_pipe "$BG_PID" "${BASH_REMATCH[1]}" | wc -l) == 2)) && inode=${BASH_REMATCH[1]}
+    local inode candidate worker ends
+    for candidate in $(pipe_inodes "$BG_PID" | sort -u); do
+        (($(fds_on_pipe "$BG_PID" "$candidate" | wc -l) == 2)) && inode=$candidate
     done
     [[ -n $inode ]] || fail "the parent holds no pipe with both ends"
     for worker in $(children_of "$BG_PID"); do

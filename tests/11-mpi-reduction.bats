@@ -12,7 +12,11 @@ PROG=$(lesson 11-mpi-reduction/mpi_sum)
 # Why this machine cannot run the file ("" when it can). bats 1.8 cannot
 # skip from setup_file, so each test's setup skips, with this one line.
 no_mpi_reason() {
-    if ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null; then
+    if [[ -n ${KIT_SANDBOX:-} ]]; then
+        # There mpirun would run as the tester and its ranks as the student,
+        # who may not reach mpirun's own session files: the ranks never start.
+        echo "lesson 11 is not graded in the grading sandbox: mpirun and its ranks would run as two users"
+    elif ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null; then
         echo "Open MPI is not installed (no mpirun or mpicc); to test lesson 11: apt-get install openmpi-bin libopenmpi-dev"
     elif ! grep -qv '^down$' /sys/class/net/*/operstate 2>/dev/null; then
         # mpirun's launcher talks over a network interface, loopback at least.
