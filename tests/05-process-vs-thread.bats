@@ -138,13 +138,7 @@ addresses_of() {
     assert_line --regexp '^parent +\|.*www.*\|$'
     assert_line --regexp '^child +\|'
     assert_line --regexp '^writer +\|.*sss.*\|$'
-    if command -v python3 >/dev/null; then
-        python3 -m json.tool "$BATS_TEST_TMPDIR/t.json" >/dev/null || fail "trace is not valid JSON"
-    elif command -v jq >/dev/null; then
-        jq . "$BATS_TEST_TMPDIR/t.json" >/dev/null || fail "trace is not valid JSON"
-    else
-        skip "neither python3 nor jq to check the trace's JSON"
-    fi
+    assert_valid_json "$BATS_TEST_TMPDIR/t.json"
 }
 
 @test "--help prints usage on stdout and exits 0" {

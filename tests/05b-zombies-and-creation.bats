@@ -167,13 +167,7 @@ $output"
     assert_line --regexp '^timeline: 6 processes over '
     assert_line --regexp '^zombie +\|.*ZZZ.*\|.*\|$'
     assert_equal "$(grep -cE '^short +\|' <<<"$output")" 4
-    if command -v python3 >/dev/null; then
-        python3 -m json.tool "$BATS_TEST_TMPDIR/t.json" >/dev/null || fail "trace is not valid JSON"
-    elif command -v jq >/dev/null; then
-        jq . "$BATS_TEST_TMPDIR/t.json" >/dev/null || fail "trace is not valid JSON"
-    else
-        skip "neither python3 nor jq to check the trace's JSON"
-    fi
+    assert_valid_json "$BATS_TEST_TMPDIR/t.json"
 }
 
 @test "--help prints usage on stdout and exits 0" {

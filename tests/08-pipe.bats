@@ -91,13 +91,7 @@ assert_answers_match() { # children requests
     local json="$BATS_TEST_TMPDIR/t.json"
     run_prog --children 2 --requests 2 --delay 0 --trace "$json"
     assert_success
-    if command -v python3 >/dev/null; then
-        python3 -m json.tool "$json" >/dev/null || fail "not valid JSON"
-    elif command -v jq >/dev/null; then
-        jq . "$json" >/dev/null || fail "not valid JSON"
-    else
-        skip "neither python3 nor jq to check the JSON"
-    fi
+    assert_valid_json "$json"
     run_prog --timeline=bogus
     assert_failure 2
 }

@@ -275,6 +275,18 @@ proc_state() {
     printf '%s\n' "${stat%% *}"
 }
 
+# Fail unless file $1 is valid JSON (a --trace file): read with python3, or
+# jq; skip the test, saying why, where neither is installed.
+assert_valid_json() {
+    if command -v python3 >/dev/null; then
+        python3 -m json.tool "$1" >/dev/null || fail "$1 is not valid JSON"
+    elif command -v jq >/dev/null; then
+        jq . "$1" >/dev/null || fail "$1 is not valid JSON"
+    else
+        skip "neither python3 nor jq is installed to read the JSON"
+    fi
+}
+
 # Index in ${lines[@]} of the first line matching the extended regex $1.
 line_index() {
     local i
