@@ -380,16 +380,7 @@ EOF
     # The shell starts a long sleep, then becomes pid_name: the sleep is a
     # child of pid_name that it never forked. Waiting for it would hang the
     # run past the 5 s bound; counting it would add a row or a result.
-    local stranger_file="$BATS_TEST_TMPDIR/stranger.pid"
-    # shellcheck disable=SC2016 # "$0", "$@" and $! belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0.pid"; exec "$@"' "$BATS_TEST_TMPDIR/stranger" \
-        "$PROG" --count 3 "${QUICK[@]}" --timeline
-    local stranger
-    stranger=$(cat "$stranger_file")
-    # It is still there: nobody waited for it or stopped it. Then it goes.
-    [[ -e /proc/$stranger ]] || fail "the program's stranger child $stranger is gone"
-    kill -KILL "$stranger"
+    run_prog_with_stranger --count 3 "${QUICK[@]}" --timeline
     assert_success
     assert_equal "$stderr" ""
     assert_equal "$(grep -c '^Result of' <<<"$output")" 3
@@ -399,8 +390,7 @@ EOF
 }
 
 @test "a full disk on stdout (>/dev/full): a message on stderr and exit 1" {
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c 'exec "$0" "$@" >/dev/full' "$PROG" --count 3 "${QUICK[@]}"
+    run_prog_to_full_disk --count 3 "${QUICK[@]}"
     assert_failure 1
     assert_equal "$stderr" "pid_name: cannot write to stdout: No space left on device"
 }
@@ -408,16 +398,12 @@ EOF
 @test "| head -n 1 ends the run quietly: no message about signal 13, nothing left" {
     # The workers sleep 0.2 s, long after head has read the first line and
     # gone: their lines go to a closed pipe.
-    local rc_file="$BATS_TEST_TMPDIR/rc"
-    # shellcheck disable=SC2016 # "$0", "$1" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c \
-        'rc=$1; shift; "$0" "$@" | head -n 1; echo "${PIPESTATUS[0]}" >"$rc"' \
-        "$PROG" "$rc_file" --count 8 --min-sleep 0.2 --max-sleep 0.2
+    run_prog_into_head --count 8 --min-sleep 0.2 --max-sleep 0.2
     assert_success
     assert_equal "$stderr" ""
     assert_output --regexp '^Parent process ID: [0-9]+$'
     # 0 if it wrote everything before head left, else it died of SIGPIPE.
-    [[ $(cat "$rc_file") =~ ^(0|141)$ ]] || fail "exit status $(cat "$rc_file"), expected 0 or 141"
+    [[ $PIPE_STATUS =~ ^(0|141)$ ]] || fail "exit status $PIPE_STATUS, expected 0 or 141"
 }
 
 @test "--timeline: one row per process, the zombies waiting for the join, one reap per worker" {

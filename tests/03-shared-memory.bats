@@ -254,15 +254,7 @@ $maps"
 }
 
 @test "a child it did not start (left by a shell's exec) is not waited for or counted" {
-    local stranger_file="$BATS_TEST_TMPDIR/stranger.pid"
-    # shellcheck disable=SC2016 # "$0", "$@" and $! belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0.pid"; exec "$@"' "$BATS_TEST_TMPDIR/stranger" \
-        "$PROG" --lock mutex --procs 3 --iters 1000 --timeline
-    local stranger
-    stranger=$(cat "$stranger_file")
-    [[ -e /proc/$stranger ]] || fail "the program's stranger child $stranger is gone"
-    kill -KILL "$stranger"
+    run_prog_with_stranger --lock mutex --procs 3 --iters 1000 --timeline
     assert_success
     assert_equal "$stderr" ""
     read_data_lines
@@ -272,22 +264,17 @@ $maps"
 }
 
 @test "a full disk on stdout (>/dev/full): a message on stderr and exit 1" {
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c 'exec "$0" "$@" >/dev/full' "$PROG" --iters 1000
+    run_prog_to_full_disk --iters 1000
     assert_failure 1
     assert_equal "$stderr" "shared_counter: cannot write to stdout: No space left on device"
 }
 
 @test "| head -n 1 ends the run quietly: no message about signal 13, nothing left" {
-    local rc_file="$BATS_TEST_TMPDIR/rc"
-    # shellcheck disable=SC2016 # "$0", "$1" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c \
-        'rc=$1; shift; "$0" "$@" | head -n 1; echo "${PIPESTATUS[0]}" >"$rc"' \
-        "$PROG" "$rc_file" --lock atomic --iters 100000
+    run_prog_into_head --lock atomic --iters 100000
     assert_success
     assert_equal "$stderr" ""
     assert_output --regexp '^Parent process ID: [0-9]+$'
-    [[ $(cat "$rc_file") =~ ^(0|141)$ ]] || fail "exit status $(cat "$rc_file"), expected 0 or 141"
+    [[ $PIPE_STATUS =~ ^(0|141)$ ]] || fail "exit status $PIPE_STATUS, expected 0 or 141"
 }
 
 @test "a worker stopped with SIGSTOP does not keep SIGTERM to the parent from ending it" {

@@ -109,23 +109,14 @@ row_of() {
 }
 
 @test "a child it did not start is not waited for or counted" {
-    local stranger_file="$BATS_TEST_TMPDIR/stranger.pid"
-    # shellcheck disable=SC2016 # "$0", "$@" and $! belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0.pid"; exec "$@"' "$BATS_TEST_TMPDIR/stranger" \
-        "$PROG" --lock mutex "${QUICK[@]}"
-    local stranger
-    stranger=$(cat "$stranger_file")
-    [[ -e /proc/$stranger ]] || fail "the stranger child $stranger is gone"
-    kill -KILL "$stranger"
+    run_prog_with_stranger --lock mutex "${QUICK[@]}"
     assert_success
     assert_equal "$stderr" ""
     row_of mutex >/dev/null
 }
 
 @test "a full disk on stdout: a message and exit 1; | head -n 1 ends quietly" {
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c 'exec "$0" "$@" >/dev/full' "$PROG" "${QUICK[@]}"
+    run_prog_to_full_disk "${QUICK[@]}"
     assert_failure 1
     assert_equal "$stderr" "lock_cost: cannot write to stdout: No space left on device"
     # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash

@@ -91,18 +91,10 @@ PROG=$(lesson 03c-robust-mutex/robust_mutex)
 }
 
 @test "a child it did not start is not waited for or counted; >/dev/full and | head behave" {
-    local stranger_file="$BATS_TEST_TMPDIR/stranger.pid"
-    # shellcheck disable=SC2016 # "$0", "$@" and $! belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0.pid"; exec "$@"' "$BATS_TEST_TMPDIR/stranger" "$PROG" --wait 0.5
-    local stranger
-    stranger=$(cat "$stranger_file")
-    [[ -e /proc/$stranger ]] || fail "the stranger child $stranger is gone"
-    kill -KILL "$stranger"
+    run_prog_with_stranger --wait 0.5
     assert_success
     assert_equal "${lines[-1]}" "Parent: locked it normally: a = 900, b = 1100, total 2000, pending 0"
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c 'exec "$0" "$@" >/dev/full' "$PROG"
+    run_prog_to_full_disk
     assert_failure 1
     assert_equal "$stderr" "robust_mutex: cannot write to stdout: No space left on device"
     # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash

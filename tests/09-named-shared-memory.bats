@@ -195,36 +195,25 @@ start_waiting_creator() {
 }
 
 @test "a child it did not start (left by a shell's exec) is not waited for" {
-    local stranger_file="$BATS_TEST_TMPDIR/stranger.pid"
-    # shellcheck disable=SC2016 # "$0", "$@" and $! belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0.pid"; exec "$@"' "$BATS_TEST_TMPDIR/stranger" "$PROG" --name "$NAME"
-    local stranger
-    stranger=$(cat "$stranger_file")
-    [[ -e /proc/$stranger ]] || fail "the program's stranger child $stranger is gone"
-    kill -KILL "$stranger"
+    run_prog_with_stranger --name "$NAME"
     assert_success
     assert_equal "$stderr" ""
     assert_no_names "$NAME"
 }
 
 @test "a full disk on stdout (>/dev/full): a message, exit 1, nothing left" {
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c 'exec "$0" "$@" >/dev/full' "$PROG" --name "$NAME"
+    run_prog_to_full_disk --name "$NAME"
     assert_failure 1
     assert_equal "$stderr" "shm_named: cannot write to stdout: No space left on device"
     assert_no_names "$NAME"
 }
 
 @test "| head -n 1 ends the run quietly, nothing left in /dev/shm" {
-    local rc_file="$BATS_TEST_TMPDIR/rc"
-    # shellcheck disable=SC2016 # "$0", "$1" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c \
-        'rc=$1; shift; "$0" "$@" | head -n 1; echo "${PIPESTATUS[0]}" >"$rc"' "$PROG" "$rc_file" --name "$NAME"
+    run_prog_into_head --name "$NAME"
     assert_success
     assert_equal "$stderr" ""
     assert_output --regexp '^Creator pid [0-9]+: '
-    [[ $(cat "$rc_file") =~ ^(0|141)$ ]] || fail "exit status $(cat "$rc_file"), expected 0 or 141"
+    [[ $PIPE_STATUS =~ ^(0|141)$ ]] || fail "exit status $PIPE_STATUS, expected 0 or 141"
     assert_no_names "$NAME"
 }
 

@@ -148,35 +148,24 @@ assert_no_new_orphans() {
 }
 
 @test "a child it did not start (left by a shell's exec) is not waited for or counted" {
-    local stranger_file="$BATS_TEST_TMPDIR/stranger.pid"
-    # shellcheck disable=SC2016 # "$0", "$@" and $! belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0.pid"; exec "$@"' "$BATS_TEST_TMPDIR/stranger" "$PROG" --starts 3
-    local stranger
-    stranger=$(cat "$stranger_file")
-    [[ -e /proc/$stranger ]] || fail "the program's stranger child $stranger is gone"
-    kill -KILL "$stranger"
+    run_prog_with_stranger --starts 3
     assert_success
     assert_equal "$stderr" ""
     assert_equal "$(seen_values | paste -sd,)" "fork 42,spawn 1,forkserver 1"
 }
 
 @test "a full disk on stdout (>/dev/full): a message on stderr and exit 1" {
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c 'exec "$0" "$@" >/dev/full' "$PROG" --starts 2
+    run_prog_to_full_disk --starts 2
     assert_failure 1
     assert_equal "$stderr" "start_methods: cannot write to stdout: No space left on device"
 }
 
 @test "| head -n 1 ends the run quietly: nothing on stderr, nothing left" {
-    local rc_file="$BATS_TEST_TMPDIR/rc"
-    # shellcheck disable=SC2016 # "$0", "$1" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c \
-        'rc=$1; shift; "$0" "$@" | head -n 1; echo "${PIPESTATUS[0]}" >"$rc"' "$PROG" "$rc_file" --starts 50
+    run_prog_into_head --starts 50
     assert_success
     assert_equal "$stderr" ""
     assert_output --regexp '^start_methods: parent [0-9]+ started the fork server'
-    [[ $(cat "$rc_file") =~ ^(0|141)$ ]] || fail "exit status $(cat "$rc_file"), expected 0 or 141"
+    [[ $PIPE_STATUS =~ ^(0|141)$ ]] || fail "exit status $PIPE_STATUS, expected 0 or 141"
 }
 
 @test "--timeline: a row per process; the fork server waits in read, its workers come and go" {

@@ -91,35 +91,24 @@ start_stuck_run() {
 }
 
 @test "a child it did not start (left by a shell's exec) is not waited for or counted" {
-    local stranger_file="$BATS_TEST_TMPDIR/stranger.pid"
-    # shellcheck disable=SC2016 # "$0", "$@" and $! belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0.pid"; exec "$@"' "$BATS_TEST_TMPDIR/stranger" "$PROG" --timeout 0.1
-    local stranger
-    stranger=$(cat "$stranger_file")
-    [[ -e /proc/$stranger ]] || fail "the program's stranger child $stranger is gone"
-    kill -KILL "$stranger"
+    run_prog_with_stranger --timeout 0.1
     assert_success
     assert_equal "$stderr" ""
     assert_equal "${lines[-1]}" "as expected: only fork's child got stuck"
 }
 
 @test "a full disk on stdout (>/dev/full): a message on stderr and exit 1" {
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c 'exec "$0" "$@" >/dev/full' "$PROG" --timeout 0.1
+    run_prog_to_full_disk --timeout 0.1
     assert_failure 1
     assert_equal "$stderr" "fork_threads: cannot write to stdout: No space left on device"
 }
 
 @test "| head -n 1 ends the run quietly: nothing on stderr, nothing left" {
-    local rc_file="$BATS_TEST_TMPDIR/rc"
-    # shellcheck disable=SC2016 # "$0", "$1" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c \
-        'rc=$1; shift; "$0" "$@" | head -n 1; echo "${PIPESTATUS[0]}" >"$rc"' "$PROG" "$rc_file" --timeout 0.1
+    run_prog_into_head --timeout 0.1
     assert_success
     assert_equal "$stderr" ""
     assert_output "fork_threads: a second thread holds job_lock while the main thread starts each child"
-    [[ $(cat "$rc_file") =~ ^(0|141)$ ]] || fail "exit status $(cat "$rc_file"), expected 0 or 141"
+    [[ $PIPE_STATUS =~ ^(0|141)$ ]] || fail "exit status $PIPE_STATUS, expected 0 or 141"
 }
 
 @test "[10b.1] --timeline: the fork row waits for the lock (L) until it is killed; --trace is valid JSON" {

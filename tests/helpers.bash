@@ -275,6 +275,38 @@ proc_state() {
     printf '%s\n' "${stat%% *}"
 }
 
+# The program with its stdout on a full disk (/dev/full), under `run` as run_prog.
+run_prog_to_full_disk() {
+    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
+    run --separate-stderr run_bounded bash -c 'exec "$0" "$@" >/dev/full' "$PROG" "$@"
+}
+
+# The program piped into `head -n 1`, under `run`: $output is that line,
+# $stderr what the program said; PIPE_STATUS is the program's own exit
+# status (0, or 141 when the closed pipe ended it with SIGPIPE).
+run_prog_into_head() {
+    local rc_file="$KIT_HARNESS_DIR/head.rc"
+    # shellcheck disable=SC2016 # "$0", "$1" and "$@" belong to the inner bash
+    run --separate-stderr run_bounded bash -c \
+        'rc=$1; shift; "$0" "$@" | head -n 1; echo "${PIPESTATUS[0]}" >"$rc"' "$PROG" "$rc_file" "$@"
+    PIPE_STATUS=$(cat "$rc_file")
+}
+
+# The program started as a shell that exec's it would leave it: the shell
+# first starts `sleep 30`, a child the program never forked, then becomes
+# the program. Under `run` as run_prog (5 s at most: waiting for the sleep
+# would hang). Then the sleep must still be there, neither waited for nor
+# stopped, and it is ended.
+run_prog_with_stranger() {
+    local pidfile="$KIT_HARNESS_DIR/stranger.pid" stranger
+    # shellcheck disable=SC2016 # "$0", "$@" and $! belong to the inner sh
+    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
+        sh -c 'sleep 30 & echo $! >"$0"; exec "$@"' "$pidfile" "$PROG" "$@"
+    stranger=$(cat "$pidfile")
+    [[ -e /proc/$stranger ]] || fail "the program waited for or stopped a child it did not start (pid $stranger)"
+    kill -KILL "$stranger"
+}
+
 # Fail unless file $1 is valid JSON (a --trace file): read with python3, or
 # jq; skip the test, saying why, where neither is installed.
 assert_valid_json() {
