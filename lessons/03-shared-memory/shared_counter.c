@@ -79,7 +79,6 @@ static int add_one(atomic_int *v, bool yield_between)
 
 /* A pthread call returns its error number instead of setting errno. */
 static void check(int err, const char *what) { if (err != 0) errno = err, die_errno("%s", what); }
-
 static void init_mutex(pthread_mutex_t *m)
 {
     /* EXERCISE 03.2: the workers hang in pthread_mutex_lock: make the mutex usable by several processes
