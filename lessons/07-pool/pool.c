@@ -9,7 +9,6 @@
  *   concurrent.futures' BrokenProcessPool   a worker died mid-task: say which task, stop the pool
  */
 #define _POSIX_C_SOURCE 200809L
-
 #include "kit.h"
 #include <errno.h>
 #include <limits.h>
@@ -196,5 +195,6 @@ int main(int argc, char **argv)
             all_ok = false, warn_msg("Worker-%d failed: %s", w + 1, status_text(status, text, sizeof text));
     }
     say("Pool closed: %ld sentinels sent, %ld workers joined", workers, workers);
+    free(rec), free(results);
     return all_ok ? 0 : 1;
 }

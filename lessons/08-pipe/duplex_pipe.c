@@ -9,7 +9,6 @@
  *   EOFError from conn.recv()                recv() returns 0 (or fails with ECONNRESET): that child is gone
  */
 #define _POSIX_C_SOURCE 200809L
-
 #include "kit.h"
 #include <errno.h>
 #include <poll.h>
@@ -164,11 +163,12 @@ static int swap(bool fixed)
     if (sent < (ssize_t)size) {
         say("deadlock: for %g s nothing moved: the parent's send stopped at %ld of %ld bytes, the child (state %c)"
             " is stuck in its own; neither reads", patience, sent > 0 ? (long)sent : 0L, size, proc_state(pids[0]));
-        kit_stop_children();
+        free(buf), kit_stop_children();
         return 3;
     }
     if (!fixed && recv(ends[0].fd, buf, (size_t)size, MSG_WAITALL) != (ssize_t)size)
         die_msg("the child's message did not arrive whole");
+    free(buf);
     say("the parent sent and received %ld bytes%s", size, fixed ? ": it received first, so the child's send could end" : "");
     return join_child(0, 1) ? 0 : 1; /* the child exits 0 once it has received the parent's bytes */
 }
