@@ -107,7 +107,7 @@ hostile_setup() {
 # grade_hostile FIXTURE.c [SECONDS]: lesson 02's program replaced by it.
 grade_hostile() {
     cp "$KIT_ROOT/tests/fixtures/hostile/$1" "$COPY/lessons/$LESSON/pid_name.c"
-    grade_bounded "${2:-60}"
+    grade_bounded "${2:-120}"
 }
 
 grade_bounded() {
@@ -128,6 +128,10 @@ $output"
     read -r passed run < <(lesson_score)
     ((run > 0 && passed < run)) || fail "the hostile lesson scored $passed/$run"
     [[ -z ${1:-} ]] || assert_output --partial "$1"
+    # Whatever the lesson did, it cost at most its limit and the kill.
+    local took limit=${LESSON_LIMIT:-15}
+    took=$(cat "$REPORT/$LESSON.seconds")
+    ((took <= limit + 8)) || fail "the hostile lesson took $took s, more than its $limit s limit"
     assert_no_student_process
     assert_nothing_written
     assert_no_secret
@@ -166,8 +170,13 @@ assert_no_secret() {
 
 @test "hostile: a lesson that hangs costs its lesson limit, not a timeout per test" {
     hostile_setup
-    LESSON_LIMIT=10 grade_hostile hang.c 40
+    LESSON_LIMIT=10 grade_hostile hang.c 120
     assert_contained "timed out after 10 s"
+    # The hanging lesson itself: its limit, and the few seconds it takes to
+    # kill the sandbox (timeout -k 5), whatever the other lesson cost.
+    local took
+    took=$(cat "$REPORT/$LESSON.seconds")
+    ((took <= 10 + 8)) || fail "the hanging lesson took $took s, more than its 10 s limit"
 }
 
 @test "hostile: 1 GB on stdout is cut off, and the report stays small" {
@@ -198,7 +207,7 @@ assert_no_secret() {
 @test "hostile: a Makefile that writes outside the copy at build time" {
     hostile_setup
     cp "$KIT_ROOT/tests/fixtures/hostile/build-escape.mk" "$COPY/lessons/$LESSON/Makefile"
-    grade_bounded 60
+    grade_bounded 120
     assert_nothing_written
     assert_no_student_process
 }
@@ -214,7 +223,7 @@ assert_no_secret() {
     hostile_setup
     rm -rf "$COPY/lessons"
     ln -s "$KIT_ROOT/lessons" "$COPY/lessons"
-    grade_bounded 60
+    grade_bounded 120
     assert_output --partial "lessons is a symlink"
     read -r passed run < <(lesson_score "$OTHER")
     ((passed == 0)) || fail "a symlinked lessons/ was graded: $passed/$run"
@@ -225,7 +234,7 @@ assert_no_secret() {
     make -s -C "$KIT_ROOT/lessons/$LESSON" >/dev/null
     echo 'this does not compile' >"$COPY/lessons/$LESSON/pid_name.c"
     ln -sf "$KIT_ROOT/lessons/$LESSON/pid_name" "$COPY/lessons/$LESSON/pid_name"
-    grade_bounded 60
+    grade_bounded 120
     assert_contained "did not build"
     assert_output --partial "is a symlink"
 }
@@ -236,7 +245,7 @@ assert_no_secret() {
     assert_contained
     # The next student: the kit's own lessons, graded against the same suite.
     make_copy
-    grade_bounded 60
+    grade_bounded 120
     read -r passed run < <(lesson_score)
     ((run > 0 && passed == run)) || fail "the next student got $passed/$run"
 }
