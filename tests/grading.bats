@@ -137,11 +137,16 @@ $output"
     assert_no_secret
 }
 
-# No process of the sandbox's user (uid 61000) is left, zombie or not.
+# No process of this grading's two users (named in its "Protections:" line)
+# is left, zombie or not. Other gradings on the machine have other users.
 assert_no_student_process() {
-    local status left=()
+    local uids status uid left=()
+    uids=$(sed -n 's/.*student code as uid \([0-9]*\), tests as uid \([0-9]*\).*/\1 \2/p' <<<"$output" | tr ' ' '\n' | sort -u)
+    [[ -n $uids ]] || fail "the grading did not say which users it ran as: $output"
     for status in /proc/[0-9]*/status; do
-        grep -qE "^Uid:[[:space:]]+6[01][0-9]{3}[[:space:]]" "$status" 2>/dev/null && left+=("${status//[^0-9]/}")
+        for uid in $uids; do
+            grep -qE "^Uid:[[:space:]]+$uid[[:space:]]" "$status" 2>/dev/null && left+=("${status//[^0-9]/}")
+        done
     done
     ((${#left[@]} == 0)) || { kill -KILL "${left[@]}" 2>/dev/null; fail "${#left[@]} processes of the student were left running"; }
 }
@@ -272,6 +277,7 @@ assert_no_secret() {
     done
     grep -q '^"section-a/alice",10.00,' "$out/class.csv" || fail "alice (section a) should have full marks: $(cat "$out/class.csv")"
     ! grep -q '^"section-b/alice",10.00,' "$out/class.csv" || fail "the wrong alice got full marks"
+    output=$(cat "$out"/*.log) # each student's grading says its users
     assert_no_student_process
 }
 
