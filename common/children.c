@@ -148,8 +148,17 @@ void kit_stop_children(void)
     errno = saved;
 }
 
+static void (*before_stop)(void);
+
+void kit_on_stop_signal(void (*fn)(void))
+{
+    before_stop = fn;
+}
+
 static void on_stop_signal(int sig)
 {
+    if (before_stop && getpid() == owner)
+        before_stop();
     kit_stop_children();
     kit_die_of_signal(sig);
 }
@@ -277,6 +286,7 @@ void kit_child_begin(const char *name)
         if (!children[k].reaped && children[k].pidfd >= 0)
             close(children[k].pidfd); /* the parent's, not ours */
     owner = getpid(); /* this process may register children of its own */
+    before_stop = NULL; /* the parent's cleanup is not ours */
     count = 0;
     running = 0;
     signal(SIGINT, SIG_DFL);

@@ -156,6 +156,11 @@ int kit_children_running(void);
  * when it gives up on its workers. */
 void kit_stop_children(void);
 
+/* FN runs first when SIGINT or SIGTERM ends the program, before the
+ * children are stopped: a lesson's own cleanup, such as unlinking the named
+ * objects it made. Only async-signal-safe calls in FN. A new child drops it. */
+void kit_on_stop_signal(void (*fn)(void));
+
 /* "exit code 0", "killed by signal 9 (Killed)": a wait status in words. */
 const char *status_text(int status, char *buf, size_t size);
 

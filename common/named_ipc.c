@@ -1,11 +1,9 @@
-/* named_ipc.c - names, deadlines and stop-signal cleanup for lessons with named IPC objects. */
+/* named_ipc.c - names and deadlines for lessons with named IPC objects. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "named_ipc.h"
 #include "kit.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,37 +36,3 @@ struct timespec realtime_after(double seconds)
     return t;
 }
 
-static void (*before_stop)(void);
-static struct sigaction kit_int, kit_term; /* the kit's handlers, run after FN */
-
-static void on_stop_signal(int sig)
-{
-    int saved = errno;
-    if (before_stop)
-        before_stop();
-    errno = saved;
-    const struct sigaction *next = sig == SIGINT ? &kit_int : &kit_term;
-    if (next->sa_handler != SIG_DFL && next->sa_handler != SIG_IGN) {
-        next->sa_handler(sig); /* the kit's: stops the children, dies of SIG */
-        return;
-    }
-    signal(sig, SIG_DFL); /* no kit handler (kit_start not called): die of SIG */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-    raise(sig);
-}
-
-void kit_on_stop_signal(void (*fn)(void))
-{
-    before_stop = fn;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGINT); /* while one runs, the other waits */
-    sigaddset(&sa.sa_mask, SIGTERM);
-    sigaction(SIGINT, &sa, &kit_int);
-    sigaction(SIGTERM, &sa, &kit_term);
-}

@@ -3,7 +3,7 @@
  *
  *   ipc_unique_name("shm_named", name, sizeof name);    "/shm_named-4242-123456"
  *   ipc_check_name("--name", text, name, sizeof name);   exit 2 unless a good name
- *   kit_on_stop_signal(remove_my_names);                 unlink on Ctrl-C and SIGTERM too
+ * (kit_on_stop_signal in kit.h unlinks them on Ctrl-C and SIGTERM too.)
  */
 #ifndef NAMED_IPC_H
 #define NAMED_IPC_H
@@ -32,6 +32,5 @@ struct timespec realtime_after(double seconds);
  * nobody else would remove. FN runs in a signal handler: only
  * async-signal-safe calls. Call after kit_start(); a child that calls
  * kit_child_begin() goes back to the default action and does not run FN. */
-void kit_on_stop_signal(void (*fn)(void));
 
 #endif
