@@ -97,8 +97,7 @@ PROG=$(lesson 03c-robust-mutex/robust_mutex)
     run_prog_to_full_disk
     assert_failure 1
     assert_equal "$stderr" "robust_mutex: cannot write to stdout: No space left on device"
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c '"$0" "$@" | head -n 1' "$PROG"
+    run_prog_into_head
     assert_success
     assert_equal "$stderr" ""
 }

@@ -200,12 +200,10 @@ pipe_inodes() {
 
 @test "stdout on a full disk (>/dev/full): a message and exit 1; | head -1 ends quietly" {
     [[ -w /dev/full ]] || skip "no /dev/full here"
-    # shellcheck disable=SC2016 # "$0" belongs to the inner sh
-    run --separate-stderr run_bounded sh -c 'exec "$0" --workers 3 --count 1000 >/dev/full' "$PROG"
+    run_prog_to_full_disk --workers 3 --count 1000
     assert_equal "$status" 1
     [[ $stderr == *"cannot write to stdout"* ]] || fail "no message: $stderr"
-    # shellcheck disable=SC2016
-    run --separate-stderr run_bounded bash -c '"$0" --workers 3 --count 100000 | head -1' "$PROG"
+    run_prog_into_head --workers 3 --count 100000
     assert_success
     assert_equal "${#lines[@]}" 1
     assert_equal "$stderr" ""

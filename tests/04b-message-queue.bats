@@ -157,13 +157,11 @@ assert_queue_gone() {
     assert_sum_story 8 1000
     [[ -z $(grep -v '^Result: ' <<<"$output" | sort | uniq -d) ]] || fail "lines printed twice"
     if [[ -w /dev/full ]]; then
-        # shellcheck disable=SC2016 # "$0" belongs to the inner sh
-        run --separate-stderr run_bounded sh -c 'exec "$0" --workers 3 --count 1000 >/dev/full' "$PROG"
+        run_prog_to_full_disk --workers 3 --count 1000
         assert_equal "$status" 1
         [[ $stderr == *"cannot write to stdout"* ]] || fail "no message: $stderr"
     fi
-    # shellcheck disable=SC2016
-    run --separate-stderr run_bounded bash -c '"$0" --workers 3 --count 1000 | head -1' "$PROG"
+    run_prog_into_head --workers 3 --count 1000
     assert_success
     assert_equal "${#lines[@]}" 1
     assert_equal "$stderr" ""

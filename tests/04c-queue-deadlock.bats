@@ -140,13 +140,11 @@ sys.exit(0 if {"write", "waitpid"} <= names else 1)' "$trace" || fail "no write 
     assert_equal "$status" 1
     assert_regex "$stderr" 'fork.*Resource temporarily unavailable'
     if [[ -w /dev/full ]]; then
-        # shellcheck disable=SC2016 # "$0" belongs to the inner sh
-        run --separate-stderr run_bounded sh -c 'exec "$0" --fix >/dev/full' "$PROG"
+        run_prog_to_full_disk --fix
         assert_equal "$status" 1
         [[ $stderr == *"cannot write to stdout"* ]] || fail "no message: $stderr"
     fi
-    # shellcheck disable=SC2016
-    run --separate-stderr run_bounded bash -c '"$0" --fix | head -1' "$PROG"
+    run_prog_into_head --fix
     assert_success
     assert_equal "${#lines[@]}" 1
     assert_equal "$stderr" ""

@@ -102,16 +102,14 @@ addresses_of() {
 }
 
 @test "| head -1 ends the run quietly, and leaves nothing" {
-    # shellcheck disable=SC2016 # "$0" and "$@" belong to the inner bash
-    run --separate-stderr run_bounded bash -c '"$0" "$@" | head -n 1' "$PROG" "${QUICK[@]}"
+    run_prog_into_head "${QUICK[@]}"
     assert_success
     assert_output --regexp '^proc_vs_thread: pid [0-9]+; '
     assert_equal "$stderr" ""
 }
 
 @test "a write error on stdout (>/dev/full): a message and a non-zero exit" {
-    # shellcheck disable=SC2016
-    run --separate-stderr run_bounded bash -c '"$0" "$@" >/dev/full' "$PROG" "${QUICK[@]}"
+    run_prog_to_full_disk "${QUICK[@]}"
     assert_failure
     [[ -n $stderr ]] || fail "no message on stderr"
 }
@@ -119,13 +117,7 @@ addresses_of() {
 @test "a child it did not start (left by an exec'ing shell) is not waited for" {
     # The shell's sleep becomes the program's child through exec: waiting for
     # it would hang the run past the 5 s bound.
-    local pidfile="$BATS_TEST_TMPDIR/sleep.pid" stranger
-    # shellcheck disable=SC2016 # $! and "$@" belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0"; exec "$@"' "$pidfile" "$PROG" "${QUICK[@]}"
-    stranger=$(cat "$pidfile")
-    [[ -e /proc/$stranger ]] || fail "the program killed or reaped a child it did not start"
-    kill -KILL "$stranger"
+    run_prog_with_stranger "${QUICK[@]}"
     assert_success
     assert_line "checks that do not depend on timing: all passed"
     assert_equal "$stderr" ""

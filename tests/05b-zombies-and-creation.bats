@@ -133,28 +133,20 @@ $output"
 }
 
 @test "| head -1 ends the run quietly" {
-    # shellcheck disable=SC2016
-    run --separate-stderr run_bounded bash -c '"$0" "$@" | head -n 1' "$PROG" "${QUICK[@]}"
+    run_prog_into_head "${QUICK[@]}"
     assert_success
     assert_output --regexp '^create_and_reap: pid [0-9]+; '
     assert_equal "$stderr" ""
 }
 
 @test "a write error on stdout (>/dev/full): a message and a non-zero exit" {
-    # shellcheck disable=SC2016
-    run --separate-stderr run_bounded bash -c '"$0" "$@" >/dev/full' "$PROG" "${QUICK[@]}"
+    run_prog_to_full_disk "${QUICK[@]}"
     assert_failure
     [[ -n $stderr ]] || fail "no message on stderr"
 }
 
 @test "a child it did not start (left by an exec'ing shell) is not waited for, nor taken for the zombie" {
-    local pidfile="$BATS_TEST_TMPDIR/sleep.pid" stranger
-    # shellcheck disable=SC2016 # $! and "$@" belong to the inner sh
-    KIT_RUN_TIMEOUT=5 run --separate-stderr run_bounded \
-        sh -c 'sleep 30 & echo $! >"$0"; exec "$@"' "$pidfile" "$PROG" "${QUICK[@]}"
-    stranger=$(cat "$pidfile")
-    [[ -e /proc/$stranger ]] || fail "the program killed or reaped a child it did not start"
-    kill -KILL "$stranger"
+    run_prog_with_stranger "${QUICK[@]}"
     assert_success
     refute_line --regexp "^child $stranger "
     assert_line "checks that do not depend on timing: all passed"

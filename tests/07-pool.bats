@@ -128,10 +128,10 @@ Pool closed: 4 sentinels sent, 4 workers joined"
     for line in "${lines[@]}"; do
         [[ $line =~ ^(Pool\ of|Worker-[0-9]+\ \(pid|square\([0-9]+\)\ =\ [0-9]+$|Pool\ closed) ]] || fail "torn line: $line"
     done
-    run --separate-stderr run_bounded sh -c '"$0" --workers 2 --tasks 1000 --task-sleep 0 | head -1' "$PROG"
+    run_prog_into_head --workers 2 --tasks 1000 --task-sleep 0
     assert_success
     assert_equal "$stderr" ""
-    run --separate-stderr run_bounded sh -c '"$0" --workers 2 --tasks 5 --task-sleep 0 >/dev/full' "$PROG"
+    run_prog_to_full_disk --workers 2 --tasks 5 --task-sleep 0
     assert_failure
     [[ -n $stderr ]] || fail "no message for the write error"
 }

@@ -110,10 +110,10 @@ assert_answers_match() { # children requests
     assert_success
     assert_no_duplicate_lines
     assert_equal "$(assert_answers_match 8 20)" 160
-    run --separate-stderr run_bounded sh -c '"$0" --children 4 --requests 100 --delay 0 | head -1' "$PROG"
+    run_prog_into_head --children 4 --requests 100 --delay 0
     assert_success
     assert_equal "$stderr" ""
-    run --separate-stderr run_bounded sh -c '"$0" --children 2 --requests 2 --delay 0 >/dev/full' "$PROG"
+    run_prog_to_full_disk --children 2 --requests 2 --delay 0
     assert_failure
     [[ -n $stderr ]] || fail "no message for the write error"
 }
